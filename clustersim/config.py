@@ -1,0 +1,315 @@
+"""The scenario schema: every parameter of the model, with its unit, default and allowed range.
+
+One validated pydantic model (:class:`Scenario`) is the only way parameters reach the model. Unknown keys,
+wrong types and out-of-range values are refused (see :mod:`clustersim.scenario_io` for the file loaders and
+the error messages that name file, line, field, bad value and allowed range).
+
+Units: one step is one quarter (3 months); money is in k€ (thousands of euros); flows are per quarter
+unless the name says otherwise; sizes are in employees (full-time equivalents).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Scenario",
+    "iter_parameters",
+]
+
+
+def P(default: Any, *, unit: str, desc: str, ge: float | None = None, le: float | None = None,
+      gt: float | None = None, lt: float | None = None) -> Any:
+    """A documented parameter: default, unit, meaning and allowed range (used by the docs generator)."""
+    return Field(default, ge=ge, le=le, gt=gt, lt=lt, description=desc, json_schema_extra={"unit": unit})
+
+
+class Section(BaseModel):
+    """Base of every scenario section: unknown keys are refused, values validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class CriticalMass(Section):
+    """Critical mass of one orientation's collective actions, drawn per domain (not fixed a priori)."""
+
+    median: float = P(4.0, ge=1.0, le=500.0, unit="cooperating firms",
+                      desc="median of the lognormal from which each domain's threshold is drawn")
+    dispersion: float = P(0.4, ge=0.0, le=3.0, unit="log-units",
+                          desc="sigma of that lognormal: how much thresholds differ between domains")
+    minimum: int = P(2, ge=1, le=500, unit="cooperating firms",
+                     desc="floor of every drawn threshold (a collective action needs at least this many)")
+
+
+class Simulation(Section):
+    n_firms: int = P(300, ge=5, le=200_000, unit="firms", desc="regional firms at the start")
+    steps: int = P(80, ge=1, le=4000, unit="quarters", desc="length of a run (80 quarters = 20 years)")
+    replications: int = P(8, ge=1, le=100_000, unit="runs", desc="replications run by `clustersim run`")
+    seed: int = P(20261126, ge=0, le=2**63 - 1, unit="-",
+                  desc="root seed; replication i uses SeedSequence(seed).spawn(R)[i]")
+
+
+class Region(Section):
+    n_sectors: int = P(6, ge=1, le=100, unit="sectors", desc="activities (sectors) present in the region")
+    n_chain_positions: int = P(3, ge=1, le=10, unit="stages",
+                               desc="value-chain stages (0 = upstream supplier ... last = final assembler)")
+    n_capabilities: int = P(8, ge=2, le=64, unit="domains", desc="capability (knowledge) domains")
+    initial_export_share: float = P(0.2, gt=0.0, lt=1.0, unit="share",
+                                    desc="region's share of its sectors' external demand at the start")
+
+
+class Market(Section):
+    revenue_per_employee: float = P(50.0, gt=0.0, le=10_000.0, unit="k€/employee/quarter",
+                                    desc="export revenue per employee of a firm at the frontier productivity")
+    input_share: float = P(0.5, ge=0.0, lt=1.0, unit="share of revenue",
+                           desc="intermediate inputs bought per unit of revenue")
+    wage: float = P(20.5, ge=0.0, le=1000.0, unit="k€/employee/quarter", desc="labour cost per employee")
+    fixed_cost: float = P(10.0, ge=0.0, le=100_000.0, unit="k€/firm/quarter", desc="fixed overhead of a firm")
+    market_share_elasticity: float = P(2.0, ge=0.0, le=20.0, unit="-",
+                                       desc="sensitivity of market share to productivity relative to the "
+                                            "frontier (competition intensity on the external market)")
+    frontier_growth: float = P(0.006, ge=-0.1, le=0.2, unit="1/quarter",
+                               desc="growth rate of the external competitors' productivity frontier")
+    demand_growth: float = P(0.005, ge=-0.2, le=0.2, unit="1/quarter", desc="trend growth of external demand")
+    demand_volatility: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                                 desc="standard deviation of sector demand shocks")
+    competitor_capacity_growth: float = P(0.004, ge=-0.2, le=0.2, unit="1/quarter",
+                                          desc="growth of outside competitors' capacity")
+    payout_share: float = P(0.5, ge=0.0, le=1.0, unit="share", desc="share of positive profit paid out")
+
+
+class Firms(Section):
+    size_median: float = P(20.0, ge=1.0, le=100_000.0, unit="employees", desc="median firm size")
+    size_dispersion: float = P(1.0, ge=0.0, le=4.0, unit="log-units", desc="sigma of lognormal firm sizes")
+    productivity_mean: float = P(0.97, gt=0.0, le=3.0, unit="× frontier",
+                                 desc="mean initial productivity relative to the frontier")
+    productivity_dispersion: float = P(0.08, ge=0.0, le=2.0, unit="log-units",
+                                       desc="sigma of lognormal initial productivity")
+    capability_mean: float = P(0.35, gt=0.0, lt=1.0, unit="[0,1]", desc="mean initial capability level")
+    capability_concentration: float = P(4.0, gt=0.0, le=1000.0, unit="-",
+                                        desc="beta-distribution concentration of capability levels "
+                                             "(higher = more alike)")
+    specialisation: float = P(0.6, ge=0.0, le=1.0, unit="share",
+                              desc="how much a firm's capabilities concentrate on its sector's core domains")
+    initial_capital_per_employee: float = P(25.0, ge=0.0, le=100_000.0, unit="k€/employee",
+                                            desc="starting capital")
+    cooperativeness_mean: float = P(0.55, ge=0.0, le=1.0, unit="probability",
+                                    desc="mean initial propensity to contribute to collective actions")
+    cooperativeness_sd: float = P(0.15, ge=0.0, le=1.0, unit="probability", desc="its standard deviation")
+    outside_investor_share: float = P(0.05, ge=0.0, le=1.0, unit="share",
+                                      desc="share of initial firms owned by outside investors")
+    exit_patience: int = P(6, ge=1, le=400, unit="quarters",
+                           desc="consecutive quarters with negative capital before a firm exits")
+    employment_adjustment: float = P(0.15, ge=0.0, le=5.0, unit="1/quarter",
+                                     desc="speed at which employment follows profitability")
+    max_growth: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter", desc="largest employment change per quarter")
+    max_memberships: int = P(2, ge=1, le=10, unit="clusters", desc="clusters a firm may belong to at once")
+
+
+class Learning(Section):
+    process_innovation_rate: float = P(0.008, ge=0.0, le=1.0, unit="1/quarter",
+                                       desc="productivity growth of a firm under full efficiency pressure")
+    external_pressure_weight: float = P(0.5, ge=0.0, le=1.0, unit="share",
+                                        desc="weight of the gap to the frontier in efficiency pressure "
+                                             "(the rest is internal rivalry)")
+    capability_elasticity: float = P(0.4, ge=0.0, le=10.0, unit="-",
+                                     desc="productivity gain (log) per unit gain of capability index")
+    productivity_noise: float = P(0.01, ge=0.0, le=1.0, unit="log-units/quarter",
+                                  desc="idiosyncratic productivity shocks")
+    cooperativeness_learning_rate: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
+                                             desc="how fast firms shift towards the behaviour (cooperate or "
+                                                  "free-ride) that paid better in their clusters")
+    memory_weight: float = P(0.25, gt=0.0, le=1.0, unit="1/quarter",
+                             desc="weight of the newest outcome in a firm's remembered benefit (EWMA)")
+    information_noise: float = P(0.3, ge=0.0, le=5.0, unit="relative",
+                                 desc="noise on a firm's estimate of a cluster's benefit (bounded information)")
+    valuation_horizon: float = P(4.0, ge=0.0, le=400.0, unit="quarters",
+                                 desc="quarters over which a firm values a capability gain (or a loss of "
+                                      "advantage to a competitor) when it weighs its memberships")
+    capability_obsolescence: float = P(0.004, ge=0.0, le=0.5, unit="1/quarter",
+                                       desc="depreciation of capability levels without learning")
+
+
+class Competition(Section):
+    rivalry_half: float = P(3.0, gt=0.0, le=1000.0, unit="rival firms",
+                            desc="number of effective regional rivals at which internal rivalry is 0.5")
+    market_coordination: float = P(0.3, ge=0.0, le=1.0, unit="share",
+                                   desc="how far a cluster's common vision extends to coordinating its "
+                                        "same-sector members' market behaviour (1 = conglomerate)")
+    leakage_rate: float = P(0.3, ge=0.0, le=1.0, unit="share",
+                            desc="share of knowledge exchanged with a same-sector competitor that also "
+                                 "raises that competitor's productivity (a cost to the source)")
+
+
+class Moyens(Section):
+    """Moyens: pooled solutions to common needs (training, R&D, market intelligence)."""
+
+    n_domains: int = P(3, ge=1, le=50, unit="domains", desc="kinds of common needs (training, R&D, ...)")
+    need_cost_per_employee: float = P(1.0, ge=0.0, le=1000.0, unit="k€/employee/quarter",
+                                      desc="cost of meeting the need alone")
+    pooled_fixed_cost: float = P(10.0, ge=0.0, le=100_000.0, unit="k€/quarter",
+                                 desc="fixed cost of a pooled solution (shared by contributors)")
+    pooled_variable_cost: float = P(0.3, ge=0.0, le=1000.0, unit="k€/employee/quarter",
+                                    desc="variable cost of the pooled solution per employee served")
+    free_rider_access: float = P(0.5, ge=0.0, le=1.0, unit="share",
+                                 desc="share of the benefit a non-contributing member still gets")
+    critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=4.0, dispersion=0.4))
+
+
+class ProductsMarkets(Section):
+    """Produits/Marchés: joint products and access to markets that need a critical size."""
+
+    n_domains: int = P(6, ge=1, le=100, unit="markets", desc="target markets of joint products")
+    contribution: float = P(4.0, ge=0.0, le=100_000.0, unit="k€/firm/quarter",
+                            desc="what a cooperating member puts into a joint project")
+    project_revenue: float = P(5.0, ge=0.0, le=1_000_000.0, unit="k€/quarter",
+                               desc="revenue of a joint project with one contributor and no complementarity")
+    scale_elasticity: float = P(1.15, ge=0.0, le=3.0, unit="-",
+                                desc="elasticity of joint revenue to the number of contributors")
+    complementarity_gain: float = P(2.0, ge=0.0, le=50.0, unit="-",
+                                    desc="revenue multiplier per unit of capability complementarity")
+    innovation_probability: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                                      desc="chance per quarter that a contributor to a successful joint "
+                                           "project develops a new activity (per unit complementarity)")
+    critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=5.0, dispersion=0.5))
+
+
+class Club(Section):
+    """Club de travail: exchange of experience and knowledge."""
+
+    contribution: float = P(1.5, ge=0.0, le=100_000.0, unit="k€/firm/quarter",
+                            desc="time cost of taking part in the club's exchanges")
+    learning_rate: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                             desc="share of a partner's capability lead absorbed per exchange at optimal "
+                                  "cognitive distance and full trust")
+    optimal_distance: float = P(0.25, gt=0.0, le=1.0, unit="[0,1]",
+                                desc="cognitive distance at which learning peaks (Nooteboom)")
+    critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=3.0, dispersion=0.3))
+
+
+class Orientations(Section):
+    moyens: Moyens = Field(default_factory=Moyens)
+    products_markets: ProductsMarkets = Field(default_factory=ProductsMarkets)
+    club: Club = Field(default_factory=Club)
+
+
+class Trust(Section):
+    initial: float = P(0.3, ge=0.0, le=1.0, unit="[0,1]", desc="trust towards a partner never met")
+    gain_rate: float = P(0.08, ge=0.0, le=1.0, unit="share",
+                         desc="share of the distance to full trust gained after a partner cooperates")
+    loss_rate: float = P(0.3, ge=0.0, le=1.0, unit="share",
+                         desc="share of trust lost after a partner free-rides (faster than the gain)")
+    forget_after: int = P(20, ge=1, le=10_000, unit="quarters",
+                          desc="a pair's trust is forgotten after this long without interaction")
+    cooperation_weight: float = P(0.6, ge=0.0, le=1.0, unit="share",
+                                  desc="how much a firm's willingness to contribute depends on its trust "
+                                       "in co-members")
+    partners_observed: int = P(2, ge=1, le=100, unit="partners/quarter",
+                               desc="co-members a member works with (and observes) each quarter; club "
+                                    "exchanges happen along these meetings")
+
+
+class Links(Section):
+    search_probability: float = P(0.15, ge=0.0, le=1.0, unit="1/quarter",
+                                  desc="chance a firm looks for a local supplier in a quarter")
+    search_sample: int = P(8, ge=1, le=1000, unit="firms", desc="candidates examined in one search")
+    max_suppliers: int = P(3, ge=0, le=100, unit="links", desc="local suppliers a firm keeps at most")
+    sourcing_per_link: float = P(0.15, ge=0.0, le=1.0, unit="share",
+                                 desc="share of inputs bought locally per unit of supplier-link intensity")
+    use_gain: float = P(0.15, ge=0.0, le=1.0, unit="share", desc="intensity gained by a link each time it is used")
+    decay: float = P(0.15, ge=0.0, le=1.0, unit="1/quarter", desc="intensity lost per quarter")
+    prune_below: float = P(0.05, ge=0.0, lt=1.0, unit="intensity", desc="links weaker than this disappear")
+    initial_intensity: float = P(0.3, gt=0.0, le=1.0, unit="intensity", desc="intensity of a new link")
+    contact_probability: float = P(0.25, ge=0.0, le=1.0, unit="1/quarter",
+                                   desc="chance a peer link carries an exchange (and its spillover) in a quarter")
+    spillover_rate: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                              desc="share of a linked partner's capability lead absorbed per exchange and "
+                                   "unit of horizontal-link intensity (spillovers, also to non-members)")
+
+
+class Clusters(Section):
+    initiative_probability: float = P(0.006, ge=0.0, le=1.0, unit="1/quarter",
+                                      desc="chance a fully cooperative firm proposes a cluster in a quarter "
+                                           "(scaled by its cooperativeness)")
+    partner_search_sample: int = P(12, ge=1, le=10_000, unit="firms",
+                                   desc="random firms a proposer examines besides its own partners")
+    attraction_threshold: float = P(0.25, ge=0.0, le=1.0, unit="[0,1]",
+                                    desc="common interest a candidate needs to accept (SKIN-style attractiveness)")
+    min_founders: int = P(3, ge=2, le=1000, unit="firms", desc="founders needed to create a cluster")
+    max_size: int = P(150, ge=2, le=100_000, unit="firms", desc="members a cluster admits at most")
+    min_size: int = P(3, ge=1, le=1000, unit="firms", desc="below this a cluster starts to decline")
+    dissolve_patience: int = P(4, ge=1, le=400, unit="quarters",
+                               desc="quarters below min_size or with negative funds before dissolving")
+    membership_fee: float = P(2.5, ge=0.0, le=100_000.0, unit="k€/firm/quarter",
+                              desc="fee a member pays to the cluster's coordination fund")
+    coordination_cost: float = P(1.0, ge=0.0, le=100_000.0, unit="k€/member/quarter",
+                                 desc="cost of coordinating one member (facilitator time)")
+    coordination_half_size: float = P(40.0, gt=0.0, le=100_000.0, unit="firms",
+                                      desc="size at which an unfunded cluster's coordination effectiveness "
+                                           "halves")
+    vision_drift: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
+                            desc="speed at which the common vision follows its members' profile")
+    alignment_weight: float = P(0.5, ge=0.0, le=1.0, unit="share",
+                                desc="how much alignment with the vision raises willingness to contribute")
+    awareness_probability: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                                     desc="chance a firm hears of a random cluster in a quarter (besides "
+                                          "clusters its link partners belong to)")
+    prospect_value: float = P(6.0, ge=0.0, le=100_000.0, unit="k€/quarter",
+                              desc="gross benefit a firm expects from a cluster of perfect fit before it "
+                                   "has any evidence of the cluster's results")
+    review_probability: float = P(0.1, ge=0.0, le=1.0, unit="1/quarter",
+                                  desc="chance a firm with a free membership slot asks one of its link "
+                                       "partners about the partner's clusters in a quarter")
+    join_threshold: float = P(1.0, ge=-1000.0, le=100_000.0, unit="k€/quarter",
+                              desc="expected net benefit a firm needs before joining")
+    leave_threshold: float = P(-1.0, ge=-100_000.0, le=1000.0, unit="k€/quarter",
+                               desc="remembered net benefit below which a member leaves")
+    min_stay: int = P(4, ge=0, le=400, unit="quarters", desc="quarters a new member stays before re-deciding")
+    emergence_age: int = P(8, ge=0, le=400, unit="quarters", desc="clusters younger than this are emerging")
+    growth_threshold: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
+                                desc="membership trend above which a cluster is growing, below minus which "
+                                     "declining")
+
+
+class Demography(Section):
+    startup_rate: float = P(0.004, ge=0.0, le=1.0, unit="1/quarter/firm", desc="start-ups per firm per quarter")
+    startup_size: float = P(4.0, ge=1.0, le=10_000.0, unit="employees", desc="size of a start-up")
+    investor_rate: float = P(0.05, ge=0.0, le=10.0, unit="1/quarter",
+                             desc="outside investors arriving per quarter when cluster synergies equal "
+                                  "investor_synergy_reference")
+    investor_synergy_reference: float = P(10.0, gt=0.0, le=1e6, unit="k€/member/quarter",
+                                          desc="mean collective gain per member that attracts investor_rate")
+    investor_size: float = P(60.0, ge=1.0, le=100_000.0, unit="employees", desc="size of an outside investor's plant")
+    investor_productivity: float = P(1.0, gt=0.0, le=3.0, unit="× frontier",
+                                     desc="productivity of an outside investor's plant")
+
+
+class Scenario(Section):
+    """A whole scenario: every parameter of the model, grouped by mechanism."""
+
+    name: str = Field("baseline", min_length=1, max_length=200, description="scenario name")
+    description: str = Field("", max_length=10_000, description="what the scenario is for")
+    simulation: Simulation = Field(default_factory=Simulation)
+    region: Region = Field(default_factory=Region)
+    market: Market = Field(default_factory=Market)
+    firms: Firms = Field(default_factory=Firms)
+    learning: Learning = Field(default_factory=Learning)
+    competition: Competition = Field(default_factory=Competition)
+    orientations: Orientations = Field(default_factory=Orientations)
+    trust: Trust = Field(default_factory=Trust)
+    links: Links = Field(default_factory=Links)
+    clusters: Clusters = Field(default_factory=Clusters)
+    demography: Demography = Field(default_factory=Demography)
+
+
+def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = ""):
+    """Yield (path, field_info, default) for every leaf parameter of the schema, depth first."""
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from iter_parameters(ann, path + ".")
+        else:
+            yield path, info

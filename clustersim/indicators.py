@@ -1,0 +1,153 @@
+"""Indicators recorded every step, in three documented families (and the mechanisms' own diagnostics).
+
+Each indicator is declared once in :data:`INDICATORS` with its family, unit and definition; the docs and
+the figures read that table. :func:`compute_indicators` computes them all from the model's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from clustersim.model import ClusterModel
+
+__all__ = ["Indicator", "INDICATORS", "FAMILIES", "compute_indicators", "by_family"]
+
+FAMILIES = ("competitiveness", "durability", "leverage", "mechanisms")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    family: str
+    unit: str
+    definition: str
+
+
+_I = Indicator
+INDICATORS: dict[str, Indicator] = {
+    # competitiveness
+    "relative_productivity": _I("competitiveness", "× frontier",
+                                "employment-weighted mean productivity of regional firms over the external frontier"),
+    "export_share": _I("competitiveness", "share",
+                       "regional firms' export revenue (incl. joint products) over external demand"),
+    "capability_index": _I("competitiveness", "[0,1]", "mean capability level of regional firms"),
+    "new_activity_share": _I("competitiveness", "share",
+                             "share of firms that developed a new activity through a joint product"),
+    "firm_survival": _I("competitiveness", "share", "share of the initial firms still active"),
+    "n_firms": _I("competitiveness", "firms", "active regional firms"),
+    # durability
+    "n_clusters": _I("durability", "clusters", "active clusters"),
+    "member_share": _I("durability", "share", "share of firms belonging to at least one cluster"),
+    "mean_cluster_size": _I("durability", "firms", "mean members per active cluster"),
+    "mean_cluster_age": _I("durability", "quarters", "mean age of active clusters"),
+    "cluster_survival": _I("durability", "share",
+                           "share of clusters formed at least 12 quarters ago that are still active"),
+    "membership_turnover": _I("durability", "1/quarter", "(joins + leaves) this quarter over memberships"),
+    "mean_trust": _I("durability", "[0,1]", "mean trust of members in their co-members"),
+    "mean_alignment": _I("durability", "[0,1]", "mean alignment of members with their cluster's vision"),
+    "clusters_formed": _I("durability", "clusters", "clusters formed since the start (cumulative)"),
+    "clusters_dissolved": _I("durability", "clusters", "clusters dissolved since the start (cumulative)"),
+    # regional leverage
+    "value_added": _I("leverage", "k€/quarter", "value added of regional firms"),
+    "value_added_growth": _I("leverage", "share", "value added over its initial level, minus 1"),
+    "employment": _I("leverage", "employees", "employment of regional firms"),
+    "investors_attracted": _I("leverage", "firms", "outside investors attracted (cumulative)"),
+    "local_purchases": _I("leverage", "k€/quarter", "purchases of regional firms from local suppliers"),
+    "member_purchases_from_nonmembers": _I("leverage", "k€/quarter",
+                                           "local purchases of cluster members from non-member suppliers "
+                                           "(leverage on partners' activity)"),
+    "spillover_nonmembers": _I("leverage", "capability/quarter",
+                               "capability gained by non-members through horizontal links"),
+    "public_spending": _I("leverage", "k€/quarter", "public money spent this quarter (policy scenarios)"),
+    # mechanisms' own diagnostics
+    "cooperation_rate": _I("mechanisms", "share", "share of memberships contributing this quarter"),
+    "critical_mass_rate": _I("mechanisms", "share",
+                             "share of attempted collective actions that reached critical mass"),
+    "gain_moyens": _I("mechanisms", "k€/quarter", "net gain of Moyens actions (savings − pooled costs)"),
+    "gain_products_markets": _I("mechanisms", "k€/quarter", "net gain of joint products (revenue − contributions)"),
+    "gain_club": _I("mechanisms", "k€/quarter", "value of club learning net of time costs"),
+    "knowledge_leaked": _I("mechanisms", "capability/quarter", "knowledge leaked to same-sector co-members"),
+    "internal_rivalry": _I("mechanisms", "[0,1]", "mean internal competition intensity"),
+    "conglomerate_penalty": _I("mechanisms", "[0,1]",
+                               "mean rivalry removed by clusters' market coordination"),
+    "vertical_links_per_firm": _I("mechanisms", "links/firm", "supplier–customer links per firm"),
+    "horizontal_links_per_firm": _I("mechanisms", "links/firm", "peer links per firm"),
+    "vertical_intensity": _I("mechanisms", "[0,1]", "mean intensity of supplier–customer links"),
+    "horizontal_intensity": _I("mechanisms", "[0,1]", "mean intensity of peer links"),
+    "mean_sectors_per_cluster": _I("mechanisms", "sectors", "mean number of sectors among a cluster's members"),
+    "orientation_moyens": _I("mechanisms", "[0,1]", "mean Moyens intensity of active clusters"),
+    "orientation_products_markets": _I("mechanisms", "[0,1]", "mean Produits/Marchés intensity of active clusters"),
+    "orientation_club": _I("mechanisms", "[0,1]", "mean Club de travail intensity of active clusters"),
+    "mean_cooperativeness": _I("mechanisms", "[0,1]", "mean cooperativeness of firms"),
+}
+
+
+def by_family(family: str) -> list[str]:
+    return [k for k, v in INDICATORS.items() if v.family == family]
+
+
+def _mean(x: np.ndarray, default: float = 0.0) -> float:
+    return float(x.mean()) if len(x) else default
+
+
+def compute_indicators(model: ClusterModel) -> dict[str, float]:
+    """All indicators of :data:`INDICATORS` for the model's current state."""
+    F, C, mem = model.firms, model.clusters, model.memberships
+    st = model.step_stats
+    rows = model.alive_rows
+    live = model.live_clusters
+    n = max(len(rows), 1)
+    size = F.size[rows]
+    va = float(F.value_added[rows].sum())
+    if model._va0 is None:
+        model._va0 = va if va > 0 else 1.0
+    formed_old = (C.born[: C.n] <= model.now - 12)
+    n_old = int(formed_old.sum())
+    attempted = st.get("actions_attempted", 0.0)
+    out = {
+        "relative_productivity": float(np.average(F.prod[rows] / model.frontier, weights=size)) if len(rows) else 0.0,
+        "export_share": float(F.export_revenue[rows].sum() / model.demand.sum()),
+        "capability_index": _mean(F.capidx[rows]),
+        "new_activity_share": float(F.new_activity[rows].sum() / n),
+        "firm_survival": float((F.alive[: F.n] & F.cohort0[: F.n]).sum() / max(F.cohort0[: F.n].sum(), 1)),
+        "n_firms": float(len(rows)),
+        "n_clusters": float(len(live)),
+        "member_share": float((F.n_memberships[rows] > 0).sum() / n),
+        "mean_cluster_size": _mean(C.size[live].astype(np.float64)),
+        "mean_cluster_age": _mean((model.now - C.born[live]).astype(np.float64)),
+        "cluster_survival": float((C.alive[: C.n] & formed_old).sum() / n_old) if n_old else 1.0,
+        "membership_turnover": float((st.get("joins", 0.0) + st.get("leaves", 0.0)) / max(len(mem), 1)),
+        "mean_trust": _mean(mem.trust, model.p.trust.initial),
+        "mean_alignment": _mean(C.alignment[live]),
+        "clusters_formed": float(model.counters["clusters_formed"]),
+        "clusters_dissolved": float(model.counters["clusters_dissolved"]),
+        "value_added": va,
+        "value_added_growth": va / model._va0 - 1.0,
+        "employment": float(size.sum()),
+        "investors_attracted": float(model.counters["investors"]),
+        "local_purchases": st.get("local_purchases", 0.0),
+        "member_purchases_from_nonmembers": st.get("member_purchases_from_nonmembers", 0.0),
+        "spillover_nonmembers": st.get("spillover_nonmembers", 0.0),
+        "public_spending": st.get("public_spending", 0.0),
+        "cooperation_rate": st.get("cooperation_rate", 0.0),
+        "critical_mass_rate": float(st.get("actions_success", 0.0) / attempted) if attempted else 0.0,
+        "gain_moyens": st.get("moyens_gain", 0.0),
+        "gain_products_markets": st.get("pm_gain", 0.0),
+        "gain_club": st.get("club_gain", 0.0),
+        "knowledge_leaked": st.get("knowledge_leaked", 0.0),
+        "internal_rivalry": _mean(F.rivalry[rows]),
+        "conglomerate_penalty": st.get("conglomerate_penalty", 0.0),
+        "vertical_links_per_firm": len(model.vertical) / n,
+        "horizontal_links_per_firm": len(model.horizontal) / n,
+        "vertical_intensity": _mean(model.vertical.value),
+        "horizontal_intensity": _mean(model.horizontal.value),
+        "mean_sectors_per_cluster": _mean(C.n_sectors[live].astype(np.float64)),
+        "orientation_moyens": _mean(C.orient[live, 0]),
+        "orientation_products_markets": _mean(C.orient[live, 1]),
+        "orientation_club": _mean(C.orient[live, 2]),
+        "mean_cooperativeness": _mean(F.coop[rows]),
+    }
+    return out

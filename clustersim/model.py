@@ -1,0 +1,890 @@
+"""The cluster-dynamics model: firms that compete and collaborate, form clusters, build trust or lose it.
+
+One step is one quarter. The schedule of a step (see docs/ODD.md, "Process overview and scheduling"):
+
+1. environment: the external productivity frontier, demand and outside competitors move;
+2. market: export revenue from market shares against outside competitors; local purchases along vertical
+   (supplier–customer) links;
+3. clusters' coordination funds pay their facilitation; each member decides to contribute or free-ride;
+4. members meet co-members (trust, horizontal links); the three orientations' collective actions run,
+   each yielding nothing below its domain's critical mass;
+5. accounts: profit, capital, employment; remembered benefit of each membership; cooperativeness learning;
+6. knowledge: club learning, spillovers along horizontal links, obsolescence; productivity under efficiency
+   pressure (external frontier and internal rivalry, which a cluster's market coordination dampens);
+7. membership decisions: members with a negative remembered benefit leave; firms that hear of a cluster
+   join when their expected net benefit clears the threshold; firms propose new clusters bottom-up;
+8. clusters' life cycle: vision drift, alignment, trust, stage, dissolution;
+9. demography: exits after sustained losses, start-ups, outside investors attracted by cluster synergies;
+10. links decay and firms search for local suppliers;
+11. indicators are recorded.
+
+Public policies act through :attr:`ClusterModel.policy` at documented points (``policy.act(model, phase)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import mesa
+import numpy as np
+from mesa.datacollection import DataCollector
+
+from clustersim.agents import Cluster, Firm
+from clustersim.config import Scenario
+from clustersim.indicators import INDICATORS, compute_indicators
+from clustersim.network import PairStore, segment_sum
+from clustersim.orientations import (
+    ActionContext,
+    club_action,
+    cognitive_learning_factor,
+    draw_thresholds,
+    moyens_action,
+    products_markets_action,
+)
+from clustersim.state import ClusterTable, FirmTable, MembershipTable
+
+__all__ = ["ClusterModel", "Policy", "NoPolicy", "POLICY_PHASES", "LEAVE_REASONS"]
+
+POLICY_PHASES = ("start", "before_actions", "after_actions", "end")
+LEAVE_REASONS = ("negative_benefit", "firm_exit", "dissolution")
+STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY, STAGE_DECLINE, STAGE_DISSOLVED = range(5)
+
+
+class Policy(Protocol):
+    """What public authorities plug into the model (filled in by the public-policy scenarios)."""
+
+    def act(self, model: ClusterModel, phase: str) -> None: ...
+
+
+class NoPolicy:
+    """No public support: purely bottom-up dynamics."""
+
+    def act(self, model: ClusterModel, phase: str) -> None:  # noqa: D102
+        return None
+
+
+def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, draws: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """For each element, ``draws`` random other elements of the same group (self-picks dropped).
+
+    Returns (element index, partner index) arrays.
+    """
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    counts = np.bincount(group, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    start = starts[g_sorted]
+    cnt = counts[g_sorted]
+    me = np.repeat(np.arange(len(order)), draws)
+    pick = start[me] + np.floor(rng.random(len(me)) * cnt[me]).astype(np.int64)
+    keep = pick != me
+    return order[me[keep]], order[pick[keep]]
+
+
+class ClusterModel(mesa.Model):
+    """Firms of a region that compete and collaborate in clusters.
+
+    Args:
+        scenario: a validated :class:`~clustersim.config.Scenario` (defaults to the baseline values).
+        rng: seed, ``numpy.random.SeedSequence`` or generator; all randomness comes from ``self.rng``.
+        policy: public authorities' behaviour (default: none).
+        collect: record indicators every step with Mesa's DataCollector.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, rng: Any = None, policy: Policy | None = None,
+                 collect: bool = True) -> None:
+        super().__init__(rng=rng)
+        self.scenario_config = scenario if scenario is not None else Scenario()
+        self.p = self.scenario_config
+        self.policy: Policy = policy if policy is not None else NoPolicy()
+        p = self.p
+        n = p.simulation.n_firms
+        self.K = p.region.n_capabilities
+        self.S = p.region.n_sectors
+        self.now = 0
+        self.frontier = 1.0
+        self.firms = FirmTable(max(16, 2 * n), K=self.K)
+        self.clusters = ClusterTable(max(16, n // 4), K=self.K)
+        self.memberships = MembershipTable()
+        self.vertical = PairStore(directed=True)  # supplier -> customer (market links)
+        self.horizontal = PairStore(directed=False)  # peers (non-market links)
+        self.trust = PairStore(directed=True)  # trust of src in dst
+        self._adj: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+        self.firm_agents: dict[int, Firm] = {}
+        self.cluster_agents: dict[int, Cluster] = {}
+        o = p.orientations
+        self.thresholds = [
+            draw_thresholds(self.rng, o.moyens.critical_mass, o.moyens.n_domains),
+            draw_thresholds(self.rng, o.products_markets.critical_mass, o.products_markets.n_domains),
+            draw_thresholds(self.rng, o.club.critical_mass, self.K),
+        ]
+        # sector "core" capability profiles: sectors differ in which domains they rely on
+        self.sector_profile = self.rng.dirichlet(np.ones(self.K), size=self.S)
+        self.ledger: dict[str, float] = {k: 0.0 for k in (
+            "initial_capital", "entrant_capital", "exit_capital", "revenue", "inputs", "wages", "fixed_costs",
+            "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
+            "coordination_spending", "payout", "public_funding", "fund_lost")}
+        self.counters: dict[str, float] = {k: 0 for k in (
+            "investors", "startups", "exits", "clusters_formed", "clusters_dissolved", "joins",
+            *(f"leave_{r}" for r in LEAVE_REASONS))}
+        self.step_stats: dict[str, float] = {}
+        self._prev_sizes = np.zeros(0)  # cluster sizes one quarter ago (membership trend)
+        self._club_gain = np.zeros((0, self.K))
+        self._init_firms(n)
+        self._init_market()
+        self._init_links()
+        self._market()  # initial accounts, so that indicators at step 0 describe the starting region
+        self.indicators: dict[str, float] = {}
+        self._va0 = None
+        self._refresh_indicators()
+        self.datacollector = None
+        if collect:
+            self.datacollector = DataCollector(
+                model_reporters={name: (lambda m, k=name: m.indicators[k]) for name in INDICATORS})
+            self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ initialisation
+    def _new_firm_rows(self, k: int, sector, chain, size, prod, cap, coop, outside, capital, cohort0=False):
+        F = self.firms
+        rows = F.add_rows(k)
+        F.alive[rows] = True
+        F.sector[rows] = sector
+        F.chain[rows] = chain
+        F.need[rows] = self.rng.integers(0, self.p.orientations.moyens.n_domains, size=k)
+        F.cap[rows] = cap
+        F.capidx[rows] = cap.mean(axis=1)
+        F.prod[rows] = prod
+        F.size[rows] = size
+        F.capital[rows] = capital
+        F.coop[rows] = coop
+        F.outside[rows] = outside
+        F.born[rows] = self.now
+        F.died[rows] = -1
+        F.cohort0[rows] = cohort0
+        for r in rows.tolist():
+            self.firm_agents[r] = Firm(self, r)
+        return rows
+
+    def _draw_capabilities(self, sectors: np.ndarray) -> np.ndarray:
+        f = self.p.firms
+        k = len(sectors)
+        conc = f.capability_concentration
+        base = self.rng.beta(f.capability_mean * conc, (1 - f.capability_mean) * conc, size=(k, self.K))
+        prof = self.sector_profile[sectors] * self.K  # mean 1 per domain
+        tilt = (1 - f.specialisation) + f.specialisation * prof
+        return np.clip(base * tilt, 0.0, 1.0)
+
+    def _init_firms(self, n: int) -> None:
+        p = self.p
+        f = p.firms
+        sectors = self.rng.integers(0, self.S, size=n)
+        chain = self.rng.integers(0, p.region.n_chain_positions, size=n)
+        size = np.maximum(1.0, f.size_median * np.exp(f.size_dispersion * self.rng.standard_normal(n)))
+        prod = f.productivity_mean * np.exp(f.productivity_dispersion * self.rng.standard_normal(n))
+        cap = self._draw_capabilities(sectors)
+        coop = np.clip(f.cooperativeness_mean + f.cooperativeness_sd * self.rng.standard_normal(n), 0, 1)
+        outside = self.rng.random(n) < f.outside_investor_share
+        capital = f.initial_capital_per_employee * size
+        self._new_firm_rows(n, sectors, chain, size, prod, cap, coop, outside, capital, cohort0=True)
+        self.ledger["initial_capital"] += float(capital.sum())
+
+    def _init_market(self) -> None:
+        p = self.p
+        F = self.firms
+        a = F.alive[: F.n]
+        w = np.bincount(F.sector[: F.n][a], weights=self._weights(np.flatnonzero(a)), minlength=self.S)
+        w = np.maximum(w, p.firms.size_median)  # sectors without firms still have a market
+        s0 = p.region.initial_export_share
+        self.demand = p.market.revenue_per_employee * w / s0  # k€/quarter
+        self.competitors = w * (1 - s0) / s0  # outside competitors' capacity (frontier units)
+        self.demand0 = self.demand.sum()
+
+    def _weights(self, rows: np.ndarray) -> np.ndarray:
+        F = self.firms
+        return F.size[rows] * (F.prod[rows] / self.frontier) ** self.p.market.market_share_elasticity
+
+    def _init_links(self) -> None:
+        """Start with some supplier links: each firm below the top of the chain searches once."""
+        alive = np.flatnonzero(self.firms.alive[: self.firms.n])
+        self._supplier_search(alive[self.firms.chain[alive] > 0])
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def alive_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.firms.alive[: self.firms.n])
+
+    @property
+    def live_clusters(self) -> np.ndarray:
+        return np.flatnonzero(self.clusters.alive[: self.clusters.n])
+
+    def firm(self, row: int) -> Firm:
+        return self.firm_agents[row]
+
+    def cluster(self, row: int) -> Cluster:
+        return self.cluster_agents[row]
+
+    def _adjacency(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR adjacency over both link layers (indptr by firm row, neighbour rows), built once a step.
+
+        Firms search partners among it during the membership phase, which adds no links, so one build
+        serves the whole phase.
+        """
+        if self._adj is not None and self._adj[0] == self.now and len(self._adj[1][0]) == self.firms.n + 1:
+            return self._adj[1]
+        parts_a, parts_b = [], []
+        for store in (self.vertical, self.horizontal):
+            src, dst = store.src, store.dst
+            parts_a += [src, dst]
+            parts_b += [dst, src]
+        a = np.concatenate(parts_a)
+        b = np.concatenate(parts_b)
+        order = np.argsort(a, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=self.firms.n))])
+        self._adj = (self.now, (indptr, b[order]))
+        return indptr, b[order]
+
+    def capability_value(self, rows: np.ndarray) -> np.ndarray:
+        """Money value (k€ over the valuation horizon) of one unit of capability index for each firm."""
+        p = self.p
+        return (p.learning.valuation_horizon * p.learning.capability_elasticity
+                * p.market.market_share_elasticity * self.firms.revenue[rows])
+
+    def interest(self, rows: np.ndarray, orient: np.ndarray, domain0: np.ndarray, vision: np.ndarray
+                 ) -> np.ndarray:
+        """Common interest of firms with clusters (or prospective partners), per orientation, in [0, 1].
+
+        Moyens: the firm shares the cluster's common need. Produits/Marchés: complementarity, the firm
+        brings capabilities the cluster lacks (distance up to 0.5 counts fully). Club de travail:
+        Nooteboom's learning factor at the firm's cognitive distance from the vision.
+        Returns an (n, 3) array, each column scaled by the orientation's intensity.
+        """
+        F = self.firms
+        dist = np.abs(F.cap[rows] - vision).mean(axis=1)
+        mo = (F.need[rows] == domain0).astype(np.float64)
+        pm = np.minimum(1.0, dist / 0.5)
+        cl = cognitive_learning_factor(dist, self.p.orientations.club.optimal_distance)
+        return orient * np.stack([mo, pm, cl], axis=1)
+
+    def expected_benefit(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True) -> np.ndarray:
+        """Firms' estimates of the net benefit (k€/quarter) of joining clusters, under bounded information.
+
+        ``E = interest · ((1 − ε) · prospect_value + ε · reputation) · (1 + σ·z) − fee``, where ε = the
+        cluster's age over the emergence age (capped at 1): young clusters are judged on prospects, older
+        ones on their observed results (reputation); σ is the information noise.
+        """
+        C = self.clusters
+        p = self.p.clusters
+        fit = self.interest(rows, C.orient[clusters], C.domain[clusters, 0], C.vision[clusters]).max(axis=1)
+        age = self.now - C.born[clusters]
+        ev = np.minimum(1.0, age / max(1, p.emergence_age))
+        gross = fit * ((1 - ev) * p.prospect_value + ev * C.reputation[clusters])
+        if noise:
+            gross = gross * (1 + self.p.learning.information_noise * self.rng.standard_normal(len(rows)))
+        return gross - p.membership_fee
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        self.now += 1
+        p = self.p
+        self.step_stats = {}
+        self.policy.act(self, "start")
+        self._environment()
+        self._market()
+        self.policy.act(self, "before_actions")
+        self._collective_actions()
+        self.policy.act(self, "after_actions")
+        self._knowledge_and_productivity()
+        self._leave()
+        self._join()
+        self._form_clusters()
+        self._life_cycle()
+        self._demography()
+        self._links()
+        self.policy.act(self, "end")
+        self._refresh_indicators()
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+        if self.now >= p.simulation.steps:
+            self.running = False
+
+    # 1. environment
+    def _environment(self) -> None:
+        m = self.p.market
+        self.frontier *= 1 + m.frontier_growth
+        shock = m.demand_volatility * self.rng.standard_normal(self.S)
+        self.demand = self.demand * np.exp(m.demand_growth + shock - 0.5 * m.demand_volatility**2)
+        self.competitors = self.competitors * (1 + m.competitor_capacity_growth)
+
+    # 2. market
+    def _market(self) -> None:
+        F = self.firms
+        m = self.p.market
+        rows = self.alive_rows
+        w = self._weights(rows)
+        sec = F.sector[rows]
+        total = np.bincount(sec, weights=w, minlength=self.S) + self.competitors
+        export = self.demand[sec] * w / total[sec]
+        F.export_revenue[rows] = export
+        # local purchases along supplier links, split by intensity × supplier productivity
+        local = np.zeros(F.n)
+        purchases_by_member = 0.0
+        if len(self.vertical):
+            sup, cus = self.vertical.src, self.vertical.dst
+            inten = self.vertical.value
+            share_total = np.bincount(cus, weights=inten, minlength=F.n)
+            sourcing = np.minimum(1.0, self.p.links.sourcing_per_link * share_total)
+            budget = m.input_share * F.export_revenue[: F.n] * sourcing  # per customer
+            attract = inten * F.prod[sup]
+            norm = np.bincount(cus, weights=attract, minlength=F.n)
+            flow = budget[cus] * attract / np.where(norm[cus] > 0, norm[cus], 1.0)
+            local = np.bincount(sup, weights=flow, minlength=F.n)
+            # links grow with use (share of the customer's local purchases carried)
+            used = flow / np.where(budget[cus] > 0, budget[cus], 1.0)
+            self.vertical.value = inten + self.p.links.use_gain * used * (1 - inten)
+            member = F.n_memberships[: F.n] > 0
+            purchases_by_member = float(flow[member[cus] & ~member[sup]].sum())
+            self.step_stats["local_purchases"] = float(flow.sum())
+        else:
+            self.step_stats["local_purchases"] = 0.0
+        self.step_stats["member_purchases_from_nonmembers"] = purchases_by_member
+        F.local_sales[: F.n] = np.where(F.alive[: F.n], local, 0.0)
+        F.revenue[rows] = export + F.local_sales[rows]
+        F.inputs[rows] = m.input_share * F.revenue[rows]
+        F.value_added[rows] = F.revenue[rows] - F.inputs[rows]
+
+    # 3-5. collective actions and accounts
+    def _collective_actions(self) -> None:
+        F, C, mem, p = self.firms, self.clusters, self.memberships, self.p
+        rows = self.alive_rows
+        base_cost = (p.market.wage * F.size[rows] + p.market.fixed_cost
+                     + p.orientations.moyens.need_cost_per_employee * F.size[rows])
+        benefit_cash = np.zeros(F.n)
+        costs = np.zeros(F.n)
+        fees = np.zeros(F.n)
+        club_gain = np.zeros((F.n, self.K))
+        nc = C.n
+        stats = self.step_stats
+        stats.update(moyens_gain=0.0, pm_gain=0.0, club_gain=0.0, actions_attempted=0.0, actions_success=0.0,
+                     cooperation_rate=0.0, coordination_spending=0.0)
+        if len(mem):
+            f, c = mem.firm, mem.cluster
+            size_c = np.bincount(c, minlength=nc).astype(np.float64)
+            # coordination: fees into the fund, facilitation paid from it
+            fee = p.clusters.membership_fee
+            fees = np.bincount(f, minlength=F.n) * fee
+            C.fund[:nc] += size_c * fee
+            need = p.clusters.coordination_cost * size_c
+            spend = np.minimum(np.maximum(C.fund[:nc], 0.0), need)
+            C.fund[:nc] -= spend
+            C.coordination[:nc] = np.divide(spend, need, out=np.ones(nc), where=need > 0)
+            reach = p.clusters.coordination_half_size * np.maximum(C.facilitator_quality[:nc], 1e-9)
+            eff = C.coordination[:nc] / (1 + size_c / reach)
+            self.ledger["coordination_spending"] += float(spend.sum())
+            stats["coordination_spending"] = float(spend.sum())
+            # willingness to contribute: own cooperativeness, trust in co-members, alignment with vision
+            align = self._alignment(f, c)
+            will = (F.coop[f] + p.trust.cooperation_weight * (mem.trust - p.trust.initial)
+                    + p.clusters.alignment_weight * (align - 0.5))
+            coop = self.rng.random(len(f)) < np.clip(will, 0.0, 1.0)
+            stats["cooperation_rate"] = float(coop.mean())
+            # meetings: each member works with a few co-members; trust before the meeting conditions learning
+            li, lj = _segment_pick(self.rng, c, nc, p.trust.partners_observed)
+            tslots, _ = self.trust.slots(f[li], f[lj], p.trust.initial, self.now)
+            t_before = self.trust.value[tslots].copy()
+            ctx = ActionContext(f=f, c=c, coop=coop, n_clusters=nc, orient=C.orient[:nc], domain=C.domain[:nc],
+                                effectiveness=eff, size=F.size, need=F.need, cap=F.cap, thresholds=self.thresholds,
+                                rng=self.rng)
+            o = p.orientations
+            mo = moyens_action(ctx, o.moyens)
+            pm = products_markets_action(ctx, o.products_markets)
+            cv = self.capability_value(np.arange(F.n))
+            cl = club_action(ctx, o.club, (li, lj, t_before), cv)
+            # trust: up after a partner cooperated, down (faster) after it free-rode
+            tp = p.trust
+            tv = self.trust.value[tslots]
+            self.trust.value[tslots] = np.where(coop[lj], tv + tp.gain_rate * (1 - tv), tv - tp.loss_rate * tv)
+            seen = np.bincount(li, minlength=len(f))
+            tsum = np.bincount(li, weights=self.trust.value[tslots], minlength=len(f))
+            lw = p.learning.memory_weight
+            mem.trust = np.where(seen > 0, (1 - lw) * mem.trust + lw * tsum / np.maximum(seen, 1), mem.trust)
+            # horizontal (peer, non-market) links grow with joint work: pairs where both contributed
+            joint = coop[li] & coop[lj]
+            hs, created = self.horizontal.slots(f[li[joint]], f[lj[joint]], p.links.initial_intensity, self.now)
+            hv = self.horizontal.value[hs]
+            self.horizontal.value[hs] = np.where(created, hv, hv + p.links.use_gain * (1 - hv))
+            # knowledge leaks to same-sector co-members who did not take part (non-excludable knowledge)
+            gain = cl.extra["capability_gain"]
+            part_club = cl.cost > 0
+            leak_gain, leak_cost = self._leakage(f, c, nc, gain, part_club, cv)
+            gain = gain + leak_gain
+            club_gain = segment_sum(f, gain, F.n)
+            # per-membership realised net benefit and cash flows
+            benefit = mo.benefit + pm.benefit + cl.benefit + leak_gain.mean(axis=1) * cv[f]
+            cost = mo.cost + pm.cost + cl.cost
+            net = benefit - cost - fee - leak_cost
+            mem.memory = (1 - lw) * mem.memory + lw * net
+            cash_b = mo.benefit + pm.benefit
+            benefit_cash = np.bincount(f, weights=cash_b, minlength=F.n)
+            costs = np.bincount(f, weights=cost, minlength=F.n)
+            F.cluster_net[: F.n] = np.bincount(f, weights=net, minlength=F.n)
+            # new activities from joint products
+            na = pm.extra["new_activity_firms"]
+            if len(na):
+                F.new_activity[na] = True
+                weakest = np.argmin(F.cap[na], axis=1)
+                F.cap[na, weakest] += 0.2 * (1 - F.cap[na, weakest])
+            # reputation (public signal of results) and cooperativeness learning
+            gross = np.bincount(c, weights=benefit, minlength=nc) / np.maximum(size_c, 1)
+            C.reputation[:nc] = np.where(size_c > 0, (1 - lw) * C.reputation[:nc] + lw * gross, C.reputation[:nc])
+            self._learn_cooperativeness(f, c, nc, coop, benefit - cost)
+            # statistics
+            saving = mo.benefit
+            stats["moyens_gain"] = float((mo.benefit - mo.cost).sum())
+            stats["pm_gain"] = float((pm.benefit - pm.cost).sum())
+            stats["club_gain"] = float((cl.benefit - cl.cost).sum())
+            att = mo.attempted.sum() + pm.attempted.sum() + cl.attempted.sum()
+            stats["actions_attempted"] = float(att)
+            stats["actions_success"] = float(mo.success.sum() + pm.success.sum() + cl.success.sum())
+            stats["mean_effectiveness"] = float(eff[size_c > 0].mean()) if (size_c > 0).any() else float("nan")
+            self.ledger["moyens_saving"] += float(saving.sum())
+            self.ledger["moyens_cost"] += float(mo.cost.sum())
+            self.ledger["pm_revenue"] += float(pm.benefit.sum())
+            self.ledger["pm_cost"] += float(pm.cost.sum())
+            self.ledger["club_cost"] += float(cl.cost.sum())
+            self.ledger["fees"] += float(fees.sum())
+            C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / np.maximum(size_c, 1)
+            C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / np.maximum(size_c, 1)
+            F.export_revenue[: F.n] += np.bincount(f, weights=pm.benefit, minlength=F.n)
+        else:
+            F.cluster_net[: F.n] = 0.0
+        self._club_gain = club_gain
+        # accounts
+        profit = (F.revenue[rows] - F.inputs[rows] - base_cost + benefit_cash[rows] - costs[rows] - fees[rows])
+        F.profit[rows] = profit
+        payout = self.p.market.payout_share * np.maximum(profit, 0.0)
+        F.capital[rows] += profit - payout
+        led = self.ledger
+        led["revenue"] += float(F.revenue[rows].sum())
+        led["inputs"] += float(F.inputs[rows].sum())
+        led["wages"] += float((p.market.wage * F.size[rows]).sum())
+        led["fixed_costs"] += p.market.fixed_cost * len(rows)
+        led["need_costs"] += float((p.orientations.moyens.need_cost_per_employee * F.size[rows]).sum())
+        led["payout"] += float(payout.sum())
+        # employment follows profitability
+        fm = p.firms
+        rel = profit / np.maximum(p.market.wage * F.size[rows] + p.market.fixed_cost, 1e-9)
+        F.size[rows] = np.maximum(1.0, F.size[rows] * (1 + np.clip(fm.employment_adjustment * rel,
+                                                                    -fm.max_growth, fm.max_growth)))
+        F.neg_streak[rows] = np.where(F.capital[rows] < 0, F.neg_streak[rows] + 1, 0)
+
+    def _alignment(self, f: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / 0.5, floored at 0."""
+        d = np.abs(self.firms.cap[f] - self.clusters.vision[c]).mean(axis=1)
+        return np.clip(1.0 - d / 0.5, 0.0, 1.0)
+
+    def _leakage(self, f, c, nc, gain, participant, cv):
+        """Knowledge leaking to same-sector co-members that did not take part in the exchanges.
+
+        Each non-participant gets ``leakage_rate`` × the mean gain of same-sector participants of its
+        cluster; each such participant bears the money value of its rivals' gain, shared equally.
+        """
+        F = self.firms
+        rate = self.p.competition.leakage_rate
+        leak_gain = np.zeros_like(gain)
+        leak_cost = np.zeros(len(f))
+        if rate <= 0 or not participant.any():
+            return leak_gain, leak_cost
+        key = c * self.S + F.sector[f]
+        nk = nc * self.S
+        n_part = np.bincount(key, weights=participant.astype(np.float64), minlength=nk)
+        mean_gain = segment_sum(key[participant], gain[participant], nk)
+        mean_gain /= np.maximum(n_part, 1)[:, None]
+        receiver = (~participant) & (n_part[key] > 0)
+        leak_gain[receiver] = rate * mean_gain[key[receiver]]
+        received_value = np.bincount(key, weights=leak_gain.mean(axis=1) * cv[f], minlength=nk)
+        leak_cost[participant] = received_value[key[participant]] / np.maximum(n_part[key[participant]], 1)
+        self.step_stats["knowledge_leaked"] = float(leak_gain.mean(axis=1).sum())
+        return leak_gain, leak_cost
+
+    def _learn_cooperativeness(self, f, c, nc, coop, payoff) -> None:
+        """Members shift towards the behaviour that paid better in their cluster this quarter."""
+        n_c = np.bincount(c, weights=coop.astype(np.float64), minlength=nc)
+        n_d = np.bincount(c, weights=(~coop).astype(np.float64), minlength=nc)
+        u_c = np.bincount(c, weights=payoff * coop, minlength=nc) / np.maximum(n_c, 1)
+        u_d = np.bincount(c, weights=payoff * ~coop, minlength=nc) / np.maximum(n_d, 1)
+        both = (n_c > 0) & (n_d > 0)
+        scale = np.abs(u_c) + np.abs(u_d) + 1.0
+        delta = np.where(both, self.p.learning.cooperativeness_learning_rate * np.tanh((u_c - u_d) / scale), 0.0)
+        F = self.firms
+        F.coop[: F.n] += np.bincount(f, weights=delta[c], minlength=F.n)
+        F.coop[: F.n] = np.clip(F.coop[: F.n], 0.0, 1.0)
+
+    # 6. knowledge and productivity
+    def _knowledge_and_productivity(self) -> None:
+        F, p = self.firms, self.p
+        rows = self.alive_rows
+        gain = self._club_gain
+        # spillovers along horizontal links (both directions), also to non-members
+        spill = np.zeros_like(gain)
+        if len(self.horizontal):
+            active = self.rng.random(len(self.horizontal)) < p.links.contact_probability
+            key = self.horizontal.key[active]
+            a, b = key >> 32, key & 0xFFFFFFFF
+            rate = (p.links.spillover_rate * self.horizontal.value[active])[:, None]
+            diff = F.cap[b] - F.cap[a]
+            spill = (segment_sum(a, rate * np.maximum(0.0, diff), F.n)
+                     + segment_sum(b, rate * np.maximum(0.0, -diff), F.n))
+        nonmember = F.n_memberships[: F.n] == 0
+        self.step_stats["spillover_nonmembers"] = float(spill[: F.n][nonmember].mean(axis=1).sum())
+        old_idx = F.capidx[rows].copy()
+        cap = F.cap[rows] * (1 - p.learning.capability_obsolescence) + gain[rows] + spill[rows]
+        F.cap[rows] = np.clip(cap, 0.0, 1.0)
+        F.capidx[rows] = F.cap[rows].mean(axis=1)
+        # efficiency pressure: external (gap to the frontier) and internal rivalry
+        rivalry, penalty = self._rivalry(rows)
+        F.rivalry[rows] = rivalry
+        gap = np.log(self.frontier / F.prod[rows])
+        external = 1.0 / (1.0 + np.exp(-gap / 0.1))
+        ew = p.learning.external_pressure_weight
+        pressure = ew * external + (1 - ew) * rivalry
+        growth = (p.learning.process_innovation_rate * pressure
+                  + p.learning.capability_elasticity * (F.capidx[rows] - old_idx)
+                  + p.learning.productivity_noise * self.rng.standard_normal(len(rows)))
+        F.prod[rows] *= np.exp(growth)
+        self.step_stats["conglomerate_penalty"] = float(penalty.mean()) if len(penalty) else 0.0
+
+    def _rivalry(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Internal rivalry of each firm: effective same-sector regional rivals n / (n + rivalry_half).
+
+        Same-sector co-members of a cluster count as rivals only in part: each cluster coordinates its
+        members' market behaviour by ``q_c = market_coordination × alignment_c``. Returns (rivalry, loss),
+        loss being how much rivalry the coordination removed (the conglomerate penalty).
+        """
+        F, C, mem = self.firms, self.clusters, self.memberships
+        half = self.p.competition.rivalry_half
+        n_sector = np.bincount(F.sector[rows], minlength=self.S)
+        rivals = (n_sector[F.sector[rows]] - 1).astype(np.float64)
+        reduction = np.zeros(F.n)
+        if len(mem):
+            f, c = mem.firm, mem.cluster
+            key = c * self.S + F.sector[f]
+            same = np.bincount(key, minlength=C.n * self.S)[key] - 1
+            q = self.p.competition.market_coordination * C.alignment[c]
+            reduction = np.bincount(f, weights=q * same, minlength=F.n)
+        eff = np.maximum(0.0, rivals - reduction[rows])
+        rivalry = eff / (eff + half)
+        return rivalry, rivals / (rivals + half) - rivalry
+
+    # 7. membership decisions
+    def _remove_memberships(self, mask: np.ndarray, reason: str) -> None:
+        mem, F, C = self.memberships, self.firms, self.clusters
+        if not mask.any():
+            return
+        f, c = mem.firm[mask], mem.cluster[mask]
+        F.n_memberships[: F.n] -= np.bincount(f, minlength=F.n)
+        C.size[: C.n] -= np.bincount(c, minlength=C.n)
+        C.leaves[: C.n] += np.bincount(c, minlength=C.n)
+        self.counters[f"leave_{reason}"] += int(mask.sum())
+        mem.keep(~mask)
+
+    def _add_memberships(self, f: np.ndarray, c: np.ndarray, memory: np.ndarray) -> None:
+        F, C = self.firms, self.clusters
+        self.memberships.add(f, c, self.now, memory, self.p.trust.initial)
+        F.n_memberships[: F.n] += np.bincount(f, minlength=F.n)
+        C.size[: C.n] += np.bincount(c, minlength=C.n)
+        C.joins[: C.n] += np.bincount(c, minlength=C.n)
+        C.peak_size[: C.n] = np.maximum(C.peak_size[: C.n], C.size[: C.n])
+
+    def _leave(self) -> None:
+        mem, p = self.memberships, self.p.clusters
+        if not len(mem):
+            return
+        tenure = self.now - mem.joined
+        leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold)
+        self.step_stats["leaves"] = float(leave.sum())
+        self._remove_memberships(leave, "negative_benefit")
+
+    def _join(self) -> None:
+        F, C, p = self.firms, self.clusters, self.p.clusters
+        live = self.live_clusters
+        rows = self.alive_rows
+        free = rows[F.n_memberships[rows] < self.p.firms.max_memberships]
+        self.step_stats["joins"] = 0.0
+        if not len(live) or not len(free):
+            return
+        cand_f, cand_c = [], []
+        # hearing from link partners about their clusters
+        mem = self.memberships
+        asks = free[self.rng.random(len(free)) < p.review_probability]
+        if len(asks) and len(mem):
+            indptr, nbr = self._adjacency()
+            deg = indptr[asks + 1] - indptr[asks]
+            asks = asks[deg > 0]
+            if len(asks):
+                deg = deg[deg > 0]
+                partner = nbr[indptr[asks] + np.floor(self.rng.random(len(asks)) * deg).astype(np.int64)]
+                order = np.argsort(mem.firm, kind="stable")
+                mf = mem.firm[order]
+                lo = np.searchsorted(mf, partner, "left")
+                hi = np.searchsorted(mf, partner, "right")
+                for a, l, h in zip(asks.tolist(), lo.tolist(), hi.tolist(), strict=True):
+                    for k in range(l, h):
+                        cand_f.append(a)
+                        cand_c.append(int(mem.cluster[order[k]]))
+        # awareness of a random cluster
+        aware = free[self.rng.random(len(free)) < p.awareness_probability]
+        if len(aware):
+            cand_f.extend(aware.tolist())
+            cand_c.extend(live[self.rng.integers(0, len(live), len(aware))].tolist())
+        if not cand_f:
+            return
+        cf, cc = np.array(cand_f, dtype=np.int64), np.array(cand_c, dtype=np.int64)
+        ok = ~mem.contains(cf, cc)
+        cf, cc = cf[ok], cc[ok]
+        if not len(cf):
+            return
+        fit = self.interest(cf, C.orient[cc], C.domain[cc, 0], C.vision[cc]).max(axis=1)
+        expected = self.expected_benefit(cf, cc, noise=True)
+        want = (expected > p.join_threshold) & (fit >= p.attraction_threshold)
+        cf, cc, expected = cf[want], cc[want], expected[want]
+        # one join per firm per quarter, capacity respected, in random order
+        order = self.rng.permutation(len(cf))
+        taken: set[int] = set()
+        room = (p.max_size - C.size).astype(np.int64)
+        jf, jc, je = [], [], []
+        for k in order.tolist():
+            a, b = int(cf[k]), int(cc[k])
+            if a in taken or room[b] <= 0:
+                continue
+            taken.add(a)
+            room[b] -= 1
+            jf.append(a)
+            jc.append(b)
+            je.append(expected[k])
+        if jf:
+            self._add_memberships(np.array(jf), np.array(jc), np.array(je))
+            self.counters["joins"] += len(jf)
+            self.step_stats["joins"] = float(len(jf))
+
+    def _form_clusters(self) -> None:
+        """Bottom-up formation: a firm proposes, partners with a common interest accept (SKIN-style)."""
+        F, p = self.firms, self.p.clusters
+        rows = self.alive_rows
+        maxm = self.p.firms.max_memberships
+        can = rows[(F.n_memberships[rows] < maxm) & (F.capital[rows] > 0)]
+        if not len(can):
+            return
+        init = can[self.rng.random(len(can)) < p.initiative_probability * F.coop[can]]
+        if not len(init):
+            return
+        indptr, nbr = self._adjacency()
+        used: set[int] = set()
+        for i in init.tolist():
+            if i in used or F.n_memberships[i] >= maxm:
+                continue
+            partners = nbr[indptr[i]: indptr[i + 1]]
+            randoms = rows[self.rng.integers(0, len(rows), p.partner_search_sample)]
+            cand = np.unique(np.concatenate([partners, randoms]))
+            cand = cand[(cand != i) & (F.n_memberships[cand] < maxm) & F.alive[cand]]
+            cand = np.array([j for j in cand.tolist() if j not in used], dtype=np.int64)
+            if len(cand) < p.min_founders - 1:
+                continue
+            scores = self.interest(cand, np.ones(3), np.full(len(cand), F.need[i]), F.cap[i])
+            best = scores.max(axis=1)
+            prospect = best * p.prospect_value * (1 + self.p.learning.information_noise
+                                                  * self.rng.standard_normal(len(cand))) - p.membership_fee
+            accept = (best >= p.attraction_threshold) & (prospect > p.join_threshold)
+            accept &= self.rng.random(len(cand)) < F.coop[cand]  # willingness to engage
+            founders = cand[accept]
+            if len(founders) + 1 < p.min_founders:
+                continue
+            founders = founders[np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
+            sc = scores[accept][np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
+            self._create_cluster(i, founders, sc)
+            used.add(i)
+            used.update(founders.tolist())
+
+    def _create_cluster(self, initiator: int, founders: np.ndarray, scores: np.ndarray, mode: int = 0) -> int:
+        F, C = self.firms, self.clusters
+        row = int(C.add_rows(1)[0])
+        mix = scores.mean(axis=0)
+        mix = mix / max(mix.max(), 1e-12)
+        members = np.concatenate([[initiator], founders]).astype(np.int64)
+        C.alive[row] = True
+        C.born[row] = self.now
+        C.died[row] = -1
+        C.orient[row] = mix
+        C.domain[row] = [F.need[initiator],
+                         int(self.rng.integers(0, self.p.orientations.products_markets.n_domains)),
+                         int(np.argmax(F.cap[members].std(axis=0)))]
+        C.vision[row] = F.cap[members].mean(axis=0)
+        C.facilitator_quality[row] = 1.0
+        C.coordination[row] = 1.0
+        C.stage[row] = STAGE_EMERGENCE
+        C.founded_mode[row] = mode
+        C.n_sectors[row] = len(np.unique(F.sector[members]))
+        self.cluster_agents[row] = Cluster(self, row)
+        self._add_memberships(members, np.full(len(members), row), np.zeros(len(members)))
+        C.joins[row] = 0
+        self.counters["clusters_formed"] += 1
+        return row
+
+    # 8. life cycle
+    def _life_cycle(self) -> None:
+        C, F, mem, p = self.clusters, self.firms, self.memberships, self.p.clusters
+        live = self.live_clusters
+        if not len(live):
+            return
+        nc = C.n
+        if len(mem):
+            f, c = mem.firm, mem.cluster
+            cnt = np.maximum(np.bincount(c, minlength=nc), 1)[:, None]
+            mean_cap = segment_sum(c, F.cap[f], nc) / cnt
+            has = np.bincount(c, minlength=nc) > 0
+            d = self.p.clusters.vision_drift
+            C.vision[:nc][has] = (1 - d) * C.vision[:nc][has] + d * mean_cap[has]
+            sec = np.unique(c * self.S + F.sector[f]) // self.S
+            C.n_sectors[:nc] = np.bincount(sec, minlength=nc)
+        size = C.size[live].astype(np.float64)
+        prev = np.zeros(nc)
+        prev[: len(self._prev_sizes)] = self._prev_sizes[:nc]
+        change = (size - prev[live]) / np.maximum(size, 1.0)
+        C.trend[live] = 0.8 * C.trend[live] + 0.2 * change
+        age = self.now - C.born[live]
+        stage = np.where(age < p.emergence_age, STAGE_EMERGENCE,
+                         np.where(C.trend[live] > p.growth_threshold, STAGE_GROWTH,
+                                  np.where(C.trend[live] < -p.growth_threshold, STAGE_DECLINE, STAGE_MATURITY)))
+        stage = np.where((age >= p.emergence_age) & (C.reputation[live] < 0), STAGE_DECLINE, stage)
+        C.stage[live] = stage
+        low = size < p.min_size
+        C.low_streak[live] = np.where(low, C.low_streak[live] + 1, 0)
+        dissolve = live[(C.low_streak[live] >= p.dissolve_patience) | (size < 2)]
+        for row in dissolve.tolist():
+            self._dissolve(row)
+        self._prev_sizes = C.size[: C.n].astype(np.float64)
+
+    def _dissolve(self, row: int) -> None:
+        C = self.clusters
+        self._remove_memberships(self.memberships.cluster == row, "dissolution")
+        C.alive[row] = False
+        C.died[row] = self.now
+        C.stage[row] = STAGE_DISSOLVED
+        self.ledger["fund_lost"] += float(C.fund[row])  # the remaining fund goes back out of the region
+        C.fund[row] = 0.0
+        self.counters["clusters_dissolved"] += 1
+        agent = self.cluster_agents.pop(row)
+        agent.remove()
+
+    # 9. demography
+    def _demography(self) -> None:
+        F, p = self.firms, self.p
+        rows = self.alive_rows
+        exiting = rows[F.neg_streak[rows] >= p.firms.exit_patience]
+        if len(exiting):
+            dead = np.zeros(F.n, dtype=bool)
+            dead[exiting] = True
+            self._remove_memberships(dead[self.memberships.firm], "firm_exit")
+            for store in (self.vertical, self.horizontal, self.trust):
+                store.remove_firms(dead)
+            F.alive[exiting] = False
+            F.died[exiting] = self.now
+            self.ledger["exit_capital"] += float(F.capital[exiting].sum())
+            self.counters["exits"] += len(exiting)
+            for r in exiting.tolist():
+                self.firm_agents.pop(r).remove()
+        rows = self.alive_rows
+        if not len(rows):
+            return
+        d = p.demography
+        fm = p.firms
+        # start-ups imitate a successful firm (top quartile by profit per employee)
+        n_start = int(self.rng.poisson(d.startup_rate * len(rows)))
+        if n_start:
+            perf = F.profit[rows] / F.size[rows]
+            top = rows[perf >= np.quantile(perf, 0.75)]
+            parent = top[self.rng.integers(0, len(top), n_start)]
+            cap = np.clip(F.cap[parent] * (1 + 0.1 * self.rng.standard_normal((n_start, self.K))), 0, 1)
+            coop = np.clip(fm.cooperativeness_mean + fm.cooperativeness_sd * self.rng.standard_normal(n_start), 0, 1)
+            capital = np.full(n_start, d.startup_size * fm.initial_capital_per_employee)
+            new = self._new_firm_rows(n_start, F.sector[parent], F.chain[parent], np.full(n_start, d.startup_size),
+                                      0.95 * F.prod[parent], cap, coop, np.zeros(n_start, bool), capital)
+            F.need[new] = F.need[parent]
+            self.ledger["entrant_capital"] += float(capital.sum())
+            self.counters["startups"] += n_start
+        # outside investors attracted by cluster synergies
+        live = self.live_clusters
+        synergy = 0.0
+        if len(live) and len(self.memberships):
+            synergy = max(0.0, float(np.average(self.clusters.reputation[live],
+                                                weights=np.maximum(self.clusters.size[live], 1))))
+        n_inv = int(self.rng.poisson(d.investor_rate * synergy / d.investor_synergy_reference)) if synergy > 0 else 0
+        for _ in range(n_inv):
+            target = int(live[np.argmax(self.clusters.reputation[live])])
+            mem_rows = self.memberships.firm[self.memberships.cluster == target]
+            sector = int(F.sector[mem_rows[self.rng.integers(0, len(mem_rows))]]) if len(mem_rows) else 0
+            cap = np.clip(self.clusters.vision[target] + 0.1 * self.rng.standard_normal(self.K), 0, 1)[None, :]
+            capital = np.array([d.investor_size * fm.initial_capital_per_employee])
+            new = self._new_firm_rows(1, sector, int(self.rng.integers(0, p.region.n_chain_positions)),
+                                      np.array([d.investor_size]), np.array([d.investor_productivity * self.frontier]),
+                                      cap, np.array([fm.cooperativeness_mean]), np.array([True]), capital)
+            self.ledger["entrant_capital"] += float(capital.sum())
+            self.counters["investors"] += 1
+            C = self.clusters
+            fit = self.interest(new, C.orient[[target]], C.domain[[target], 0], C.vision[[target]]).max(axis=1)
+            if C.size[target] < p.clusters.max_size and fit[0] >= p.clusters.attraction_threshold:
+                self._add_memberships(new, np.array([target]), np.zeros(1))
+                self.counters["joins"] += 1
+
+    # 10. links
+    def _links(self) -> None:
+        lp = self.p.links
+        for store in (self.vertical, self.horizontal):
+            store.value *= 1 - lp.decay
+            store.keep(store.value >= lp.prune_below)
+        self.trust.keep(self.now - self.trust.last_used <= self.p.trust.forget_after)
+        F = self.firms
+        rows = self.alive_rows
+        searching = rows[(F.chain[rows] > 0) & (self.rng.random(len(rows)) < lp.search_probability)]
+        self._supplier_search(searching)
+
+    def _supplier_search(self, searching: np.ndarray) -> None:
+        """Customers look for local suppliers one stage up the chain and link to the most productive seen."""
+        F, lp = self.firms, self.p.links
+        if not len(searching) or lp.max_suppliers == 0:
+            return
+        rows = self.alive_rows
+        n_sup = np.bincount(self.vertical.dst, minlength=F.n)
+        by_chain = {k: rows[F.chain[rows] == k] for k in range(self.p.region.n_chain_positions)}
+        new_src, new_dst = [], []
+        for i in searching.tolist():
+            if n_sup[i] >= lp.max_suppliers:
+                continue
+            pool = by_chain[int(F.chain[i]) - 1]
+            if not len(pool):
+                continue
+            cand = pool[self.rng.integers(0, len(pool), lp.search_sample)]
+            best = int(cand[np.argmax(F.prod[cand])])
+            new_src.append(best)
+            new_dst.append(i)
+            n_sup[i] += 1
+        if new_src:
+            src, dst = np.array(new_src), np.array(new_dst)
+            fresh = self.vertical.find(src, dst) < 0  # an existing supplier is not linked twice
+            self.vertical.slots(src[fresh], dst[fresh], lp.initial_intensity, self.now)
+
+    # 11. indicators
+    def _refresh_indicators(self) -> None:
+        self.indicators = compute_indicators(self)
+
+    # ------------------------------------------------------------------ API
+    def run(self, steps: int | None = None) -> None:
+        """Run ``steps`` quarters (default: the scenario's length)."""
+        n = self.p.simulation.steps - self.now if steps is None else steps
+        for _ in range(max(0, n)):
+            self.step()
+
+    def timeseries(self):
+        """The indicators recorded so far, one row per step (step 0 = initial state)."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df.insert(0, "step", np.arange(len(df)))
+        return df
