@@ -1,0 +1,57 @@
+"""clustersim — an agent-based simulation lab for the dynamics of economic clusters, on Mesa 3.5.
+
+Autonomous firms of a region compete and collaborate; they form, join and leave clusters oriented to
+pooled means (Moyens), joint products and markets (Produits/Marchés) and knowledge exchange (Club de
+travail); they build trust or lose it. See docs/ODD.md for the model and README.md for the commands.
+
+Notebook use::
+
+    import clustersim as cs
+    scenario = cs.load_scenario("configs/baseline.yaml", ["simulation.n_firms=200"])
+    model = cs.ClusterModel(scenario, rng=cs.replication_seed(scenario.simulation.seed, 0))
+    model.run(20)
+    model.timeseries()                      # indicators, one row per quarter
+    results = cs.run_scenario(scenario, replications=4)
+    results.timeseries(); results.summary()
+"""
+
+from clustersim.agents import Cluster, Firm
+from clustersim.config import Scenario
+from clustersim.indicators import FAMILIES, INDICATORS, by_family
+from clustersim.model import ClusterModel, NoPolicy, Policy
+from clustersim.output import write_results
+from clustersim.runner import RunResult, ScenarioResults, replication_seed, run_replication, run_scenario
+from clustersim.scenario_io import (
+    ScenarioError,
+    apply_overrides,
+    load_scenario,
+    scenario_from_dict,
+    scenario_hash,
+    scenario_to_dict,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "INDICATORS",
+    "Cluster",
+    "ClusterModel",
+    "Firm",
+    "NoPolicy",
+    "Policy",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResults",
+    "apply_overrides",
+    "by_family",
+    "load_scenario",
+    "replication_seed",
+    "run_replication",
+    "run_scenario",
+    "scenario_from_dict",
+    "scenario_hash",
+    "scenario_to_dict",
+    "write_results",
+]

@@ -10,9 +10,11 @@ unless the name says otherwise; sizes are in employees (full-time equivalents).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 __all__ = [
     "Scenario",
@@ -304,8 +306,12 @@ class Scenario(Section):
     demography: Demography = Field(default_factory=Demography)
 
 
-def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = ""):
-    """Yield (path, field_info, default) for every leaf parameter of the schema, depth first."""
+def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Yield (dotted path, field info) for every leaf parameter of the schema, depth first.
+
+    Defaults are not given here: some sections' defaults come from factories (read them from an
+    instantiated ``Scenario()``).
+    """
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         ann = info.annotation

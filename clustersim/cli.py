@@ -1,0 +1,206 @@
+"""Command line: ``clustersim run``, ``clustersim validate``, ``clustersim template``.
+
+A thin layer over the library: every command is a function of the package, and :func:`main` takes its
+arguments as a list, so it is tested in-process. Exit codes: 0 success; 1 some replications failed (their
+tracebacks are in the results folder); 2 bad input (scenario file, override or output folder), with nothing
+written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "KEY_INDICATORS"]
+
+#: indicators printed at the end of a run, by family
+KEY_INDICATORS = (
+    "relative_productivity", "export_share", "capability_index", "firm_survival",
+    "n_clusters", "member_share", "cluster_survival", "mean_trust",
+    "value_added_growth", "employment", "investors_attracted",
+)
+
+
+BASELINE_HEADER = """\
+# clustersim — baseline scenario: purely bottom-up cluster dynamics, no public support.
+#
+# Every parameter of the model is listed below with its meaning, unit and allowed range; the values are
+# the schema's defaults. tests/test_configs.py checks that this file is exactly what
+# `clustersim template --baseline > configs/baseline.yaml` writes: run that after changing the schema.
+#
+# Units: one step = one quarter; money in k€ (thousands of euros), flows per quarter; sizes in employees.
+# A variant scenario only needs the keys it changes (see the other files in configs/).
+"""
+BASELINE_DESCRIPTION = ("Bottom-up cluster dynamics in a region of 300 firms over 20 years, "
+                        "without public support.")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well; keep the usage line
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="clustersim", description="Agent-based simulation of economic clusters (Mesa 3.5).")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run replications of a scenario and write tables, figures and provenance")
+    run.add_argument("scenario", help="scenario file (.yaml, .yml or .toml)")
+    run.add_argument("--replications", "-r", type=int, help="replications (default: the scenario's)")
+    run.add_argument("--seed", type=int, help="root seed (default: the scenario's simulation.seed)")
+    run.add_argument("--steps", type=int, help="quarters per run (default: the scenario's)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a parameter, e.g. --set firms.size_median=30 (repeatable)")
+    run.add_argument("--out", type=Path, help="results folder to create (must not exist; default: a new "
+                                              "dated folder under results/)")
+    run.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check a scenario file without running it")
+    val.add_argument("scenario")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+    tpl = sub.add_parser("template", help="print a complete scenario, every parameter documented")
+    tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
+    tpl.add_argument("--baseline", action="store_true",
+                     help="print configs/baseline.yaml as committed (defaults, with its header)")
+    return ap
+
+
+def _check_positive(name: str, value: int | None, maximum: int) -> str | None:
+    if value is not None and not 1 <= value <= maximum:
+        return f"--{name}: {value} is out of range (allowed: >= 1 and <= {maximum})"
+    return None
+
+
+def _summary_table(results) -> str:
+    from clustersim.indicators import INDICATORS
+
+    ts = results.timeseries()
+    last = ts[ts["step"] == ts["step"].max()]
+    lines = [f"{'indicator':<24} {'family':<16} {'unit':<12} {'mean':>12} {'95% CI':>27}"]
+    from scipy import stats
+
+    for name in KEY_INDICATORS:
+        x = last[name].to_numpy(dtype=float)
+        m = float(np.mean(x))
+        if len(x) > 1:
+            half = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+            ci = f"[{m - half:,.4g}, {m + half:,.4g}]"
+        else:
+            ci = "(one replication)"
+        ind = INDICATORS[name]
+        lines.append(f"{name:<24} {ind.family:<16} {ind.unit:<12} {m:>12,.4g} {ci:>27}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from clustersim.output import OutputExistsError, new_results_dir, write_results
+    from clustersim.runner import run_scenario
+    from clustersim.scenario_io import ScenarioError, load_scenario
+
+    for problem in (_check_positive("replications", args.replications, 100_000),
+                    _check_positive("steps", args.steps, 4000), _check_positive("workers", args.workers, 4096)):
+        if problem:
+            print(f"clustersim run: {problem}", file=sys.stderr)
+            return 2
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        print(f"clustersim run: --seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.scenario, args.overrides)
+    except ScenarioError as exc:
+        print(f"clustersim run: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else new_results_dir(Path("results"), scenario.name)
+    if out.exists():
+        print(f"clustersim run: --out {out}: exists already; results are never overwritten", file=sys.stderr)
+        return 2
+    n = args.replications or scenario.simulation.replications
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        tty = sys.stderr.isatty()
+        bar = tqdm(total=n, unit="run", desc=scenario.name, file=sys.stderr, dynamic_ncols=True,
+                   mininterval=0.2 if tty else 15.0)
+    failed = 0
+
+    def progress(r) -> None:
+        nonlocal failed
+        failed += 0 if r.ok else 1
+        if bar is not None:
+            bar.set_postfix(failed=failed, refresh=False)
+            bar.update(1)
+
+    try:
+        results = run_scenario(scenario, replications=n, seed=args.seed, steps=args.steps, workers=args.workers,
+                               progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        path = write_results(results, out, source=str(args.scenario), overrides=args.overrides,
+                             figures=not args.no_figures)
+    except OutputExistsError as exc:
+        print(f"clustersim run: {exc}", file=sys.stderr)
+        return 2
+    ok = len(results.ok_runs)
+    print(f"\n{scenario.name}: {ok} of {n} replications ok, {results.finished - results.started:.1f} s "
+          f"on {results.workers} worker(s); root seed {results.root_seed}")
+    if ok:
+        print(f"final quarter, across replications:\n{_summary_table(results)}")
+    if results.failed_runs:
+        print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
+    print(f"results: {path}")
+    return 1 if results.failed_runs else 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from clustersim.scenario_io import ScenarioError, load_scenario, scenario_hash
+
+    try:
+        s = load_scenario(args.scenario, args.overrides)
+    except ScenarioError as exc:
+        print(f"clustersim validate: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    print(f"{args.scenario}: valid scenario '{s.name}' ({s.simulation.n_firms} firms, {s.simulation.steps} "
+          f"quarters, {s.simulation.replications} replications; hash {scenario_hash(s)[:12]})")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from clustersim.config import Scenario
+    from clustersim.scenario_io import ScenarioError, load_scenario, render_documented_yaml
+
+    try:
+        s = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as exc:
+        print(f"clustersim template: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    if args.baseline:
+        s = Scenario(name="baseline", description=BASELINE_DESCRIPTION)
+        sys.stdout.write(render_documented_yaml(s, header=BASELINE_HEADER))
+    else:
+        sys.stdout.write(render_documented_yaml(s))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clustersim`` command; returns the exit code."""
+    try:
+        args = _build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
+        return int(exc.code or 0)
+    handler = {"run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
