@@ -138,8 +138,12 @@ class Competition(Section):
     rivalry_half: float = P(3.0, gt=0.0, le=1000.0, unit="rival firms",
                             desc="number of effective regional rivals at which internal rivalry is 0.5")
     market_coordination: float = P(0.3, ge=0.0, le=1.0, unit="share",
-                                   desc="how far a cluster's common vision extends to coordinating its "
-                                        "same-sector members' market behaviour (1 = conglomerate)")
+                                   desc="how far a cluster coordinates its same-sector members' market "
+                                        "behaviour instead of letting them compete (1 = conglomerate)")
+    regional_rivalry_weight: float = P(0.05, ge=0.0, le=1.0, unit="-",
+                                       desc="weight in felt rivalry of a same-sector regional firm outside "
+                                            "one's clusters, relative to a same-sector co-member (rivalry "
+                                            "is felt most among firms that meet)")
     leakage_rate: float = P(0.3, ge=0.0, le=1.0, unit="share",
                             desc="share of knowledge exchanged with a same-sector competitor that also "
                                  "raises that competitor's productivity (a cost to the source)")

@@ -554,26 +554,30 @@ class ClusterModel(mesa.Model):
         self.step_stats["conglomerate_penalty"] = float(penalty.mean()) if len(penalty) else 0.0
 
     def _rivalry(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Internal rivalry of each firm: effective same-sector regional rivals n / (n + rivalry_half).
+        """Internal rivalry of each firm: ``n_eff / (n_eff + rivalry_half)``.
 
-        Same-sector co-members of a cluster count as rivals only in part: each cluster coordinates its
-        members' market behaviour by ``q_c = market_coordination × alignment_c``. Returns (rivalry, loss),
-        loss being how much rivalry the coordination removed (the conglomerate penalty).
+        ``n_eff = ρ · (same-sector regional firms outside the firm's clusters)
+        + Σ_c (1 − q) · (same-sector co-members in cluster c)``: rivalry is felt most among firms that meet
+        (ρ = ``regional_rivalry_weight`` < 1), and a cluster that coordinates its members' market behaviour
+        (q = ``market_coordination``) removes that share of the rivalry among them. Returns (rivalry,
+        penalty), the penalty being the rivalry the coordination removed (the "conglomerate" effect).
         """
         F, C, mem = self.firms, self.clusters, self.memberships
-        half = self.p.competition.rivalry_half
+        comp = self.p.competition
+        half = comp.rivalry_half
         n_sector = np.bincount(F.sector[rows], minlength=self.S)
-        rivals = (n_sector[F.sector[rows]] - 1).astype(np.float64)
-        reduction = np.zeros(F.n)
+        others = (n_sector[F.sector[rows]] - 1).astype(np.float64)
+        co = np.zeros(F.n)
         if len(mem):
-            f, c = mem.firm, mem.cluster
-            key = c * self.S + F.sector[f]
+            key = mem.cluster * self.S + F.sector[mem.firm]
             same = np.bincount(key, minlength=C.n * self.S)[key] - 1
-            q = self.p.competition.market_coordination * C.alignment[c]
-            reduction = np.bincount(f, weights=q * same, minlength=F.n)
-        eff = np.maximum(0.0, rivals - reduction[rows])
+            co = np.bincount(mem.firm, weights=same.astype(np.float64), minlength=F.n)
+        co_rows = np.minimum(co[rows], others)  # a rival met in two clusters is still one rival
+        outside = comp.regional_rivalry_weight * (others - co_rows)
+        free = outside + co_rows
+        eff = outside + (1 - comp.market_coordination) * co_rows
         rivalry = eff / (eff + half)
-        return rivalry, rivals / (rivals + half) - rivalry
+        return rivalry, free / (free + half) - rivalry
 
     # 7. membership decisions
     def _remove_memberships(self, mask: np.ndarray, reason: str) -> None:

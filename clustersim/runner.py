@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -212,7 +213,15 @@ class ScenarioResults:
 
 
 def _pool_context() -> mp.context.BaseContext:
-    """forkserver: fast worker start without forking a threaded parent; workers preload the model."""
+    """The start method for worker processes.
+
+    ``fork`` when this process runs a single thread: workers start at once, inherit the imported model,
+    and scripts need no ``if __name__ == "__main__"`` guard. Otherwise (a notebook kernel, a threaded
+    application) ``forkserver``, since forking a threaded process can deadlock; its workers preload the
+    model once.
+    """
+    if threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+        return mp.get_context("fork")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["clustersim.runner"])
     return ctx

@@ -1,0 +1,176 @@
+"""The command line, tested in-process through ``clustersim.cli.main``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from clustersim.cli import main
+from clustersim.config import Scenario
+from clustersim.scenario_io import load_scenario
+
+SMALL = ["--set", "simulation.n_firms=40", "--steps", "6", "--replications", "2", "--workers", "1", "-q"]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    return _write(tmp_path, "s.yaml", "name: tiny\nsimulation:\n  n_firms: 40\n  steps: 6\n")
+
+
+def test_run_writes_tables_figures_and_provenance(tmp_path, scenario_file, capsys):
+    out = tmp_path / "res"
+    code = main(["run", str(scenario_file), *SMALL, "--seed", "5", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "results:" in printed and str(out) in printed and "relative_productivity" in printed
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert len(ts) == 2 * 7 and set(ts["replication"]) == {0, 1}
+    assert ts.groupby("replication")["step"].apply(list).tolist() == [list(range(7))] * 2
+    summary_csv = pd.read_csv(out / "summary.csv")
+    summary_pq = pd.read_parquet(out / "summary.parquet")
+    assert len(summary_csv) == len(summary_pq) == 2
+    assert (summary_pq["status"] == "ok").all()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["root_seed"] == 5
+    assert meta["scenario"]["simulation"]["n_firms"] == 40
+    assert meta["overrides"] == ["simulation.n_firms=40"]
+    assert len(meta["scenario_hash"]) == 64
+    assert {"mesa", "numpy", "pandas", "python"} <= set(meta["versions"])
+    assert [r["spawn_key"] for r in meta["replications"]] == [[0], [1]]
+    assert "commit" in meta["git"] and meta["wall_seconds"] >= 0
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"competitiveness.png", "durability.png", "leverage.png", "membership.png", "network.png"} <= figures
+    for f in (out / "figures").iterdir():
+        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_run_default_folder_is_new_and_never_overwritten(tmp_path, scenario_file, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(scenario_file), *SMALL, "--no-figures"]) == 0
+    assert main(["run", str(scenario_file), *SMALL, "--no-figures"]) == 0
+    folders = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert len(folders) == 2 and all(f.startswith("tiny-") for f in folders)
+
+
+def test_run_refuses_an_existing_out_folder(tmp_path, scenario_file, capsys):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["run", str(scenario_file), *SMALL, "--out", str(out)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("simulation:\n  n_firms: 40\n  stepz: 6\n", ["s.yaml:3", "simulation.stepz", "did you mean 'steps'"]),
+        ("simulation:\n  n_firms: 2\n", ["s.yaml:2", "simulation.n_firms", "2", ">= 5"]),
+        ("firms:\n  size_median: big\n", ["s.yaml:2", "firms.size_median", "big"]),
+        ("simulation: [1, 2\n", ["s.yaml"]),
+        ("- a\n- b\n", ["s.yaml"]),
+        ("", ["s.yaml"]),
+    ],
+    ids=["unknown-key", "out-of-range", "wrong-type", "malformed", "not-a-mapping", "empty"],
+)
+def test_bad_scenarios_exit_2_and_write_nothing(tmp_path, capsys, text, expect):
+    bad = _write(tmp_path, "s.yaml", text)
+    out = tmp_path / "res"
+    assert main(["run", str(bad), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    for piece in expect:
+        assert piece in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    assert main(["validate", str(bad)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["--set", "firms.size_medain=3"], ["--set", "firms.size_medain", "size_median"]),
+        (["--set", "clusters.min_founders=1"], ["--set", "clusters.min_founders", ">= 2"]),
+        (["--set", "nonsense"], ["--set", "nonsense"]),
+        (["--replications", "0"], ["--replications", "0"]),
+        (["--steps", "-3"], ["--steps", "-3"]),
+        (["--seed", "-1"], ["--seed", "-1"]),
+        (["--workers", "abc"], ["--workers", "abc"]),
+    ],
+    ids=["override-unknown", "override-range", "override-syntax", "replications", "steps", "seed", "workers"],
+)
+def test_bad_options_exit_2_and_write_nothing(tmp_path, scenario_file, capsys, args, expect):
+    out = tmp_path / "res"
+    assert main(["run", str(scenario_file), "--out", str(out), "-q", *args]) == 2
+    err = capsys.readouterr().err
+    for piece in expect:
+        assert piece in err
+    assert not out.exists()
+
+
+def test_missing_file_and_bad_extension(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+    odd = _write(tmp_path, "s.ini", "[x]\n")
+    assert main(["run", str(odd), "-q", "--out", str(tmp_path / "r")]) == 2
+    assert "s.ini" in capsys.readouterr().err
+
+
+def test_validate_accepts_every_shipped_scenario(root, capsys):
+    for f in sorted((root / "configs").glob("*.yaml")):
+        assert main(["validate", str(f)]) == 0, f
+        assert "valid scenario" in capsys.readouterr().out
+
+
+def test_template_round_trips(tmp_path, capsys):
+    assert main(["template"]) == 0
+    text = capsys.readouterr().out
+    f = _write(tmp_path, "t.yaml", text)
+    assert load_scenario(f).model_dump() == Scenario().model_dump()
+    assert text.count("#") > 80
+
+
+def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_file, monkeypatch, capsys):
+    import clustersim.runner as runner
+
+    real = runner.ClusterModel
+
+    class Failing(real):
+        fail = False
+
+        def step(self):
+            if self.fail and self.now == 3:
+                raise RuntimeError("boom in quarter 3")
+            super().step()
+
+    def make(scenario, rng=None, **kw):
+        m = Failing(scenario, rng=rng, **kw)
+        m.fail = rng.spawn_key == (1,)  # only replication 1 fails
+        return m
+
+    monkeypatch.setattr(runner, "ClusterModel", make)
+    out = tmp_path / "res"
+    assert main(["run", str(scenario_file), *SMALL, "--out", str(out), "--no-figures"]) == 1
+    err = capsys.readouterr().err
+    assert "1 replication(s) failed" in err
+    failures = json.loads((out / "failures.json").read_text())
+    assert [f["replication"] for f in failures] == [1]
+    assert "boom in quarter 3" in failures[0]["error"] and "Traceback" in failures[0]["error"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.set_index("replication")["status"].to_dict() == {0: "ok", 1: "failed"}
+    assert set(pd.read_parquet(out / "timeseries.parquet")["replication"]) == {0}
+
+
+def test_help_and_usage_errors(capsys):
+    assert main(["--help"]) == 0
+    assert "run" in capsys.readouterr().out
+    assert main(["frobnicate"]) == 2
+    assert main([]) == 2
