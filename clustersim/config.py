@@ -227,7 +227,7 @@ class Links(Section):
     use_gain: float = P(0.15, ge=0.0, le=1.0, unit="share", desc="intensity gained by a link each time it is used")
     decay: float = P(0.15, ge=0.0, le=1.0, unit="1/quarter", desc="intensity lost per quarter")
     prune_below: float = P(0.05, ge=0.0, lt=1.0, unit="intensity", desc="links weaker than this disappear")
-    initial_intensity: float = P(0.3, gt=0.0, le=1.0, unit="intensity", desc="intensity of a new link")
+    initial_intensity: float = P(0.1, gt=0.0, le=1.0, unit="intensity", desc="intensity of a new link")
     contact_probability: float = P(0.25, ge=0.0, le=1.0, unit="1/quarter",
                                    desc="chance a peer link carries an exchange (and its spillover) in a quarter")
     spillover_rate: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",

@@ -94,17 +94,18 @@ class PairStore:
         exists[exists] = self.key[pos[exists]] == keys[exists]
         if not exists.all():
             new = np.unique(keys[~exists])
-            merged = np.concatenate([self.key, new])
-            order = np.argsort(merged, kind="stable")
-            self.key = merged[order]
-            self.value = np.concatenate([self.value, np.full(len(new), initial)])[order]
-            self.last_used = np.concatenate([self.last_used, np.full(len(new), now)])[order]
+            at = np.searchsorted(self.key, new)  # merge two sorted arrays: O(n), no sort
+            self.key = np.insert(self.key, at, new)
+            self.value = np.insert(self.value, at, initial)
+            self.last_used = np.insert(self.last_used, at, now)
             pos = np.searchsorted(self.key, keys)
         self.last_used[pos] = now
         return pos, ~exists
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the pairs where ``mask`` is True."""
+        if mask.all():
+            return
         self.key = self.key[mask]
         self.value = self.value[mask]
         self.last_used = self.last_used[mask]
