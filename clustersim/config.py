@@ -85,8 +85,8 @@ class Market(Section):
 class Firms(Section):
     size_median: float = P(20.0, ge=1.0, le=100_000.0, unit="employees", desc="median firm size")
     size_dispersion: float = P(1.0, ge=0.0, le=4.0, unit="log-units", desc="sigma of lognormal firm sizes")
-    productivity_mean: float = P(0.97, gt=0.0, le=3.0, unit="× frontier",
-                                 desc="mean initial productivity relative to the frontier")
+    productivity_median: float = P(0.97, gt=0.0, le=3.0, unit="× frontier",
+                                   desc="median initial productivity relative to the frontier")
     productivity_dispersion: float = P(0.08, ge=0.0, le=2.0, unit="log-units",
                                        desc="sigma of lognormal initial productivity")
     capability_mean: float = P(0.35, gt=0.0, lt=1.0, unit="[0,1]", desc="mean initial capability level")
@@ -145,8 +145,9 @@ class Competition(Section):
                                             "one's clusters, relative to a same-sector co-member (rivalry "
                                             "is felt most among firms that meet)")
     leakage_rate: float = P(0.3, ge=0.0, le=1.0, unit="share",
-                            desc="share of knowledge exchanged with a same-sector competitor that also "
-                                 "raises that competitor's productivity (a cost to the source)")
+                            desc="share of the mean club learning of a cluster's same-sector participants "
+                                 "that leaks to same-sector co-members who did not take part (a cost "
+                                 "to the participants, whose competitors catch up for free)")
 
 
 class Moyens(Section):
@@ -245,16 +246,17 @@ class Clusters(Section):
                                     desc="common interest a candidate needs to accept (SKIN-style attractiveness)")
     min_founders: int = P(3, ge=2, le=1000, unit="firms", desc="founders needed to create a cluster")
     max_size: int = P(150, ge=2, le=100_000, unit="firms", desc="members a cluster admits at most")
-    min_size: int = P(3, ge=1, le=1000, unit="firms", desc="below this a cluster starts to decline")
+    min_size: int = P(3, ge=1, le=1000, unit="firms",
+                      desc="members below which a cluster counts down to dissolution")
     dissolve_patience: int = P(4, ge=1, le=400, unit="quarters",
-                               desc="quarters below min_size or with negative funds before dissolving")
-    membership_fee: float = P(2.5, ge=0.0, le=100_000.0, unit="k€/firm/quarter",
+                               desc="consecutive quarters below min_size before a cluster dissolves")
+    membership_fee: float = P(2.0, ge=0.0, le=100_000.0, unit="k€/firm/quarter",
                               desc="fee a member pays to the cluster's coordination fund")
-    coordination_cost: float = P(1.0, ge=0.0, le=100_000.0, unit="k€/member/quarter",
+    coordination_cost: float = P(2.5, ge=0.0, le=100_000.0, unit="k€/member/quarter",
                                  desc="cost of coordinating one member (facilitator time)")
     coordination_half_size: float = P(40.0, gt=0.0, le=100_000.0, unit="firms",
-                                      desc="size at which an unfunded cluster's coordination effectiveness "
-                                           "halves")
+                                      desc="size at which a fully funded cluster's coordination "
+                                           "effectiveness halves (times its facilitator quality)")
     vision_drift: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
                             desc="speed at which the common vision follows its members' profile")
     alignment_weight: float = P(0.5, ge=0.0, le=1.0, unit="share",

@@ -45,9 +45,12 @@ INDICATORS: dict[str, Indicator] = {
     "mean_cluster_age": _I("durability", "quarters", "mean age of active clusters"),
     "cluster_survival": _I("durability", "share",
                            "share of clusters formed at least 12 quarters ago that are still active"),
-    "membership_turnover": _I("durability", "1/quarter", "(joins + leaves) this quarter over memberships"),
+    "membership_turnover": _I("durability", "1/quarter",
+                              "voluntary joins and leaves this quarter over memberships (founding, "
+                              "exits and dissolutions not counted)"),
     "mean_trust": _I("durability", "[0,1]", "mean trust of members in their co-members"),
-    "mean_alignment": _I("durability", "[0,1]", "mean alignment of members with their cluster's vision"),
+    "mean_alignment": _I("durability", "[0,1]",
+                         "mean over active clusters of their members' mean alignment with the vision"),
     "clusters_formed": _I("durability", "clusters", "clusters formed since the start (cumulative)"),
     "clusters_dissolved": _I("durability", "clusters", "clusters dissolved since the start (cumulative)"),
     # regional leverage

@@ -11,9 +11,11 @@ One step is one quarter. The schedule of a step (see docs/ODD.md, "Process overv
 5. accounts: profit, capital, employment; remembered benefit of each membership; cooperativeness learning;
 6. knowledge: club learning, spillovers along horizontal links, obsolescence; productivity under efficiency
    pressure (external frontier and internal rivalry, which a cluster's market coordination dampens);
-7. membership decisions: members with a negative remembered benefit leave; firms that hear of a cluster
-   join when their expected net benefit clears the threshold; firms propose new clusters bottom-up;
-8. clusters' life cycle: vision drift, alignment, trust, stage, dissolution;
+7. membership decisions: members whose remembered net benefit is below the leave threshold leave; firms
+   that hear of a cluster join when their expected net benefit clears the join threshold; firms propose
+   new clusters bottom-up;
+8. clusters' life cycle: vision drift, sector mix, membership trend, stage, dissolution (clusters' mean
+   alignment and trust are updated in phase 3-5, where members meet);
 9. demography: exits after sustained losses, start-ups, outside investors attracted by cluster synergies;
 10. links decay and firms search for local suppliers;
 11. indicators are recorded.
@@ -130,6 +132,7 @@ class ClusterModel(mesa.Model):
         self.step_stats: dict[str, float] = {}
         self._prev_sizes = np.zeros(0)  # cluster sizes one quarter ago (membership trend)
         self._club_gain = np.zeros((0, self.K))
+        self._left_now = np.zeros(0, dtype=np.int64)  # (firm, cluster) keys of this quarter's leavers
         self._init_firms(n)
         self._init_market()
         self._init_links()
@@ -180,7 +183,7 @@ class ClusterModel(mesa.Model):
         sectors = self.rng.integers(0, self.S, size=n)
         chain = self.rng.integers(0, p.region.n_chain_positions, size=n)
         size = np.maximum(1.0, f.size_median * np.exp(f.size_dispersion * self.rng.standard_normal(n)))
-        prod = f.productivity_mean * np.exp(f.productivity_dispersion * self.rng.standard_normal(n))
+        prod = f.productivity_median * np.exp(f.productivity_dispersion * self.rng.standard_normal(n))
         cap = self._draw_capabilities(sectors)
         coop = np.clip(f.cooperativeness_mean + f.cooperativeness_sd * self.rng.standard_normal(n), 0, 1)
         outside = self.rng.random(n) < f.outside_investor_share
@@ -268,9 +271,11 @@ class ClusterModel(mesa.Model):
     def expected_benefit(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True) -> np.ndarray:
         """Firms' estimates of the net benefit (k€/quarter) of joining clusters, under bounded information.
 
-        ``E = interest · ((1 − ε) · prospect_value + ε · reputation) · (1 + σ·z) − fee``, where ε = the
-        cluster's age over the emergence age (capped at 1): young clusters are judged on prospects, older
-        ones on their observed results (reputation); σ is the information noise.
+        ``E = interest · ((1 − ε) · prospect_value + ε · reputation) · (1 + σ·z) − fee − contributions``,
+        where ε = the cluster's age over the emergence age (capped at 1): young clusters are judged on
+        prospects, older ones on their observed results (reputation, the gross benefit per member); σ is
+        the information noise; contributions are the joint-product and club contributions the cluster's
+        orientation mix asks of a contributing member.
         """
         C = self.clusters
         p = self.p.clusters
@@ -280,7 +285,10 @@ class ClusterModel(mesa.Model):
         gross = fit * ((1 - ev) * p.prospect_value + ev * C.reputation[clusters])
         if noise:
             gross = gross * (1 + self.p.learning.information_noise * self.rng.standard_normal(len(rows)))
-        return gross - p.membership_fee
+        o = self.p.orientations
+        contributions = (C.orient[clusters, 1] * o.products_markets.contribution
+                         + C.orient[clusters, 2] * o.club.contribution)
+        return gross - p.membership_fee - contributions
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -360,6 +368,9 @@ class ClusterModel(mesa.Model):
                      + p.orientations.moyens.need_cost_per_employee * F.size[rows])
         benefit_cash = np.zeros(F.n)
         costs = np.zeros(F.n)
+        pm_revenue = np.zeros(F.n)
+        pm_cost = np.zeros(F.n)
+        moyens_net = np.zeros(F.n)
         fees = np.zeros(F.n)
         club_gain = np.zeros((F.n, self.K))
         nc = C.n
@@ -414,7 +425,7 @@ class ClusterModel(mesa.Model):
             self.horizontal.value[hs] = np.where(created, hv, hv + p.links.use_gain * (1 - hv))
             # knowledge leaks to same-sector co-members who did not take part (non-excludable knowledge)
             gain = cl.extra["capability_gain"]
-            part_club = cl.cost > 0
+            part_club = cl.extra["participant"]
             leak_gain, leak_cost = self._leakage(f, c, nc, gain, part_club, cv)
             gain = gain + leak_gain
             club_gain = segment_sum(f, gain, F.n)
@@ -425,6 +436,9 @@ class ClusterModel(mesa.Model):
             mem.memory = (1 - lw) * mem.memory + lw * net
             cash_b = mo.benefit + pm.benefit
             benefit_cash = np.bincount(f, weights=cash_b, minlength=F.n)
+            pm_revenue = np.bincount(f, weights=pm.benefit, minlength=F.n)
+            pm_cost = np.bincount(f, weights=pm.cost, minlength=F.n)
+            moyens_net = np.bincount(f, weights=mo.benefit - mo.cost, minlength=F.n)
             costs = np.bincount(f, weights=cost, minlength=F.n)
             F.cluster_net[: F.n] = np.bincount(f, weights=net, minlength=F.n)
             # new activities from joint products
@@ -436,7 +450,7 @@ class ClusterModel(mesa.Model):
             # reputation (public signal of results) and cooperativeness learning
             gross = np.bincount(c, weights=benefit, minlength=nc) / np.maximum(size_c, 1)
             C.reputation[:nc] = np.where(size_c > 0, (1 - lw) * C.reputation[:nc] + lw * gross, C.reputation[:nc])
-            self._learn_cooperativeness(f, c, nc, coop, benefit - cost)
+            self._learn_cooperativeness(f, c, nc, coop, benefit - cost - leak_cost)
             # statistics
             saving = mo.benefit
             stats["moyens_gain"] = float((mo.benefit - mo.cost).sum())
@@ -454,13 +468,19 @@ class ClusterModel(mesa.Model):
             self.ledger["fees"] += float(fees.sum())
             C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / np.maximum(size_c, 1)
             C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / np.maximum(size_c, 1)
-            F.export_revenue[: F.n] += np.bincount(f, weights=pm.benefit, minlength=F.n)
+            F.export_revenue[: F.n] += pm_revenue
         else:
             F.cluster_net[: F.n] = 0.0
         self._club_gain = club_gain
         # accounts
         profit = (F.revenue[rows] - F.inputs[rows] - base_cost + benefit_cash[rows] - costs[rows] - fees[rows])
         F.profit[rows] = profit
+        # value added: market revenue and joint-product revenue less bought inputs and services (common
+        # needs met alone, pooled solutions, joint-product contributions); club time and fees are not bought
+        F.revenue[rows] += pm_revenue[rows]
+        F.value_added[rows] = (F.revenue[rows] - F.inputs[rows]
+                               - p.orientations.moyens.need_cost_per_employee * F.size[rows]
+                               + moyens_net[rows] - pm_cost[rows])
         payout = self.p.market.payout_share * np.maximum(profit, 0.0)
         F.capital[rows] += profit - payout
         led = self.ledger
@@ -601,11 +621,13 @@ class ClusterModel(mesa.Model):
 
     def _leave(self) -> None:
         mem, p = self.memberships, self.p.clusters
+        self._left_now = np.zeros(0, dtype=np.int64)
         if not len(mem):
             return
         tenure = self.now - mem.joined
         leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold)
         self.step_stats["leaves"] = float(leave.sum())
+        self._left_now = mem.firm[leave] * (1 << 32) + mem.cluster[leave]
         self._remove_memberships(leave, "negative_benefit")
 
     def _join(self) -> None:
@@ -643,7 +665,7 @@ class ClusterModel(mesa.Model):
         if not cand_f:
             return
         cf, cc = np.array(cand_f, dtype=np.int64), np.array(cand_c, dtype=np.int64)
-        ok = ~mem.contains(cf, cc)
+        ok = ~mem.contains(cf, cc) & ~np.isin(cf * (1 << 32) + cc, self._left_now)  # no rejoining at once
         cf, cc = cf[ok], cc[ok]
         if not len(cf):
             return
@@ -758,7 +780,11 @@ class ClusterModel(mesa.Model):
         stage = np.where(age < p.emergence_age, STAGE_EMERGENCE,
                          np.where(C.trend[live] > p.growth_threshold, STAGE_GROWTH,
                                   np.where(C.trend[live] < -p.growth_threshold, STAGE_DECLINE, STAGE_MATURITY)))
-        stage = np.where((age >= p.emergence_age) & (C.reputation[live] < 0), STAGE_DECLINE, stage)
+        # members who, on average, remember a net loss: the cluster declines whatever its size trend
+        if len(mem):
+            net = np.bincount(mem.cluster, weights=mem.memory, minlength=nc) / np.maximum(
+                np.bincount(mem.cluster, minlength=nc), 1)
+            stage = np.where((age >= p.emergence_age) & (net[live] < 0), STAGE_DECLINE, stage)
         C.stage[live] = stage
         low = size < p.min_size
         C.low_streak[live] = np.where(low, C.low_streak[live] + 1, 0)

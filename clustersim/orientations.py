@@ -83,7 +83,6 @@ class ActionResult:
     cost: np.ndarray  # per membership, k€/quarter
     attempted: np.ndarray  # per cluster: the action was tried
     success: np.ndarray  # per cluster: it reached critical mass
-    money_benefit: np.ndarray | None = None  # part of benefit that is cash (None: all of it)
     extra: dict = field(default_factory=dict)
 
 
@@ -196,7 +195,7 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
         gain = segment_sum(learner, delta, len(ctx.f))
     benefit = gain.mean(axis=1) * horizon_value[ctx.f]
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
-                        money_benefit=np.zeros_like(benefit), extra={"capability_gain": gain})
+                        extra={"capability_gain": gain, "participant": ok})
 
 
 ORIENTATIONS: dict[str, Callable[..., ActionResult]] = {
