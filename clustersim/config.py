@@ -254,7 +254,7 @@ class Clusters(Section):
                               desc="fee a member pays to the cluster's coordination fund")
     coordination_cost: float = P(2.5, ge=0.0, le=100_000.0, unit="k€/member/quarter",
                                  desc="cost of coordinating one member (facilitator time)")
-    coordination_half_size: float = P(40.0, gt=0.0, le=100_000.0, unit="firms",
+    coordination_half_size: float = P(40.0, ge=1.0, le=100_000.0, unit="firms",
                                       desc="size at which a fully funded cluster's coordination "
                                            "effectiveness halves (times its facilitator quality)")
     vision_drift: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",

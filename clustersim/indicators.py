@@ -32,7 +32,8 @@ INDICATORS: dict[str, Indicator] = {
     "relative_productivity": _I("competitiveness", "× frontier",
                                 "employment-weighted mean productivity of regional firms over the external frontier"),
     "export_share": _I("competitiveness", "share",
-                       "regional firms' export revenue (incl. joint products) over external demand"),
+                       "regional firms' export revenue on their sectors' markets over those markets' external "
+                       "demand (joint products, on new markets, are counted in gain_products_markets)"),
     "capability_index": _I("competitiveness", "[0,1]", "mean capability level of regional firms"),
     "new_activity_share": _I("competitiveness", "share",
                              "share of firms that developed a new activity through a joint product"),
@@ -55,7 +56,9 @@ INDICATORS: dict[str, Indicator] = {
     "clusters_dissolved": _I("durability", "clusters", "clusters dissolved since the start (cumulative)"),
     # regional leverage
     "value_added": _I("leverage", "k€/quarter", "value added of regional firms"),
-    "value_added_growth": _I("leverage", "share", "value added over its initial level, minus 1"),
+    "value_added_growth": _I("leverage", "relative change",
+                             "value added over its initial level, minus 1 (0 if the initial level is not "
+                             "positive)"),
     "employment": _I("leverage", "employees", "employment of regional firms"),
     "investors_attracted": _I("leverage", "firms", "outside investors attracted (cumulative)"),
     "local_purchases": _I("leverage", "k€/quarter", "purchases of regional firms from local suppliers"),
@@ -106,7 +109,7 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
     size = F.size[rows]
     va = float(F.value_added[rows].sum())
     if model._va0 is None:
-        model._va0 = va if va > 0 else 1.0
+        model._va0 = va
     formed_old = (C.born[: C.n] <= model.now - 12)
     n_old = int(formed_old.sum())
     attempted = st.get("actions_attempted", 0.0)
@@ -128,7 +131,7 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "clusters_formed": float(model.counters["clusters_formed"]),
         "clusters_dissolved": float(model.counters["clusters_dissolved"]),
         "value_added": va,
-        "value_added_growth": va / model._va0 - 1.0,
+        "value_added_growth": va / model._va0 - 1.0 if model._va0 > 0 else 0.0,
         "employment": float(size.sum()),
         "investors_attracted": float(model.counters["investors"]),
         "local_purchases": st.get("local_purchases", 0.0),

@@ -358,7 +358,10 @@ class ClusterModel(mesa.Model):
         F.local_sales[: F.n] = np.where(F.alive[: F.n], local, 0.0)
         F.revenue[rows] = export + F.local_sales[rows]
         F.inputs[rows] = m.input_share * F.revenue[rows]
-        F.value_added[rows] = F.revenue[rows] - F.inputs[rows]
+        # value added before collective actions: revenue less bought inputs and the services bought to meet
+        # common needs alone (collective actions then add joint products and Moyens savings)
+        F.value_added[rows] = (F.revenue[rows] - F.inputs[rows]
+                               - self.p.orientations.moyens.need_cost_per_employee * F.size[rows])
 
     # 3-5. collective actions and accounts
     def _collective_actions(self) -> None:
@@ -468,7 +471,6 @@ class ClusterModel(mesa.Model):
             self.ledger["fees"] += float(fees.sum())
             C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / np.maximum(size_c, 1)
             C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / np.maximum(size_c, 1)
-            F.export_revenue[: F.n] += pm_revenue
         else:
             F.cluster_net[: F.n] = 0.0
         self._club_gain = club_gain
@@ -477,14 +479,12 @@ class ClusterModel(mesa.Model):
         F.profit[rows] = profit
         # value added: market revenue and joint-product revenue less bought inputs and services (common
         # needs met alone, pooled solutions, joint-product contributions); club time and fees are not bought
+        led = self.ledger
+        led["revenue"] += float(F.revenue[rows].sum())  # market revenue; joint products are led["pm_revenue"]
         F.revenue[rows] += pm_revenue[rows]
-        F.value_added[rows] = (F.revenue[rows] - F.inputs[rows]
-                               - p.orientations.moyens.need_cost_per_employee * F.size[rows]
-                               + moyens_net[rows] - pm_cost[rows])
+        F.value_added[rows] += pm_revenue[rows] + moyens_net[rows] - pm_cost[rows]
         payout = self.p.market.payout_share * np.maximum(profit, 0.0)
         F.capital[rows] += profit - payout
-        led = self.ledger
-        led["revenue"] += float(F.revenue[rows].sum())
         led["inputs"] += float(F.inputs[rows].sum())
         led["wages"] += float((p.market.wage * F.size[rows]).sum())
         led["fixed_costs"] += p.market.fixed_cost * len(rows)
@@ -653,10 +653,11 @@ class ClusterModel(mesa.Model):
                 mf = mem.firm[order]
                 lo = np.searchsorted(mf, partner, "left")
                 hi = np.searchsorted(mf, partner, "right")
-                for a, l, h in zip(asks.tolist(), lo.tolist(), hi.tolist(), strict=True):
-                    for k in range(l, h):
-                        cand_f.append(a)
-                        cand_c.append(int(mem.cluster[order[k]]))
+                counts = hi - lo  # the partner's memberships
+                first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                k = first + np.arange(counts.sum())
+                cand_f.extend(np.repeat(asks, counts).tolist())
+                cand_c.extend(mem.cluster[order[k]].tolist())
         # awareness of a random cluster
         aware = free[self.rng.random(len(free)) < p.awareness_probability]
         if len(aware):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import small_scenario
 
 from clustersim import ClusterModel, replication_seed, run_replication, run_scenario
-
-from helpers import small_scenario
 
 
 def test_same_seed_twice_gives_identical_tables():
