@@ -80,6 +80,9 @@ def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, dr
     me = np.repeat(np.arange(len(order)), draws)
     pick = start[me] + np.floor(rng.random(len(me)) * cnt[me]).astype(np.int64)
     keep = pick != me
+    if draws > 1:  # meeting the same partner twice in a quarter is one meeting
+        _, first = np.unique(me[keep] * len(order) + pick[keep], return_index=True)
+        keep[np.flatnonzero(keep)[np.setdiff1d(np.arange(keep.sum()), first)]] = False
     return order[me[keep]], order[pick[keep]]
 
 
@@ -577,27 +580,49 @@ class ClusterModel(mesa.Model):
         """Internal rivalry of each firm: ``n_eff / (n_eff + rivalry_half)``.
 
         ``n_eff = ρ · (same-sector regional firms outside the firm's clusters)
-        + Σ_c (1 − q) · (same-sector co-members in cluster c)``: rivalry is felt most among firms that meet
+        + (1 − q) · (distinct same-sector co-members, over all its clusters)``: rivalry is felt most among
+        firms that meet
         (ρ = ``regional_rivalry_weight`` < 1), and a cluster that coordinates its members' market behaviour
         (q = ``market_coordination``) removes that share of the rivalry among them. Returns (rivalry,
         penalty), the penalty being the rivalry the coordination removed (the "conglomerate" effect).
         """
-        F, C, mem = self.firms, self.clusters, self.memberships
+        F, _C, mem = self.firms, self.clusters, self.memberships
         comp = self.p.competition
         half = comp.rivalry_half
         n_sector = np.bincount(F.sector[rows], minlength=self.S)
         others = (n_sector[F.sector[rows]] - 1).astype(np.float64)
         co = np.zeros(F.n)
         if len(mem):
-            key = mem.cluster * self.S + F.sector[mem.firm]
-            same = np.bincount(key, minlength=C.n * self.S)[key] - 1
-            co = np.bincount(mem.firm, weights=same.astype(np.float64), minlength=F.n)
-        co_rows = np.minimum(co[rows], others)  # a rival met in two clusters is still one rival
+            co = self._distinct_same_sector_comembers()
+        co_rows = co[rows]
         outside = comp.regional_rivalry_weight * (others - co_rows)
         free = outside + co_rows
         eff = outside + (1 - comp.market_coordination) * co_rows
         rivalry = eff / (eff + half)
         return rivalry, free / (free + half) - rivalry
+
+    def _distinct_same_sector_comembers(self) -> np.ndarray:
+        """Number of distinct same-sector firms each firm meets in its clusters (a rival met in two clusters
+        counts once), by firm row. O(memberships + pairs of firms with several memberships)."""
+        F, mem = self.firms, self.memberships
+        key = mem.cluster * self.S + F.sector[mem.firm]
+        group_size = np.bincount(key, minlength=self.clusters.n * self.S)
+        co = np.bincount(mem.firm, weights=(group_size[key] - 1).astype(np.float64), minlength=F.n)
+        multi = F.n_memberships[mem.firm] > 1
+        if not multi.any():
+            return co
+        # firms in several clusters: list their (firm, co-member) pairs and count the distinct ones
+        order = np.argsort(key, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(group_size)[:-1]])
+        rows = np.flatnonzero(multi)
+        size = group_size[key[rows]]
+        first = np.repeat(starts[key[rows]] - (np.cumsum(size) - size), size)
+        partner = mem.firm[order[first + np.arange(size.sum())]]
+        me = np.repeat(mem.firm[rows], size)
+        pairs = np.unique(me[partner != me] * (1 << 32) + partner[partner != me])
+        firms_multi = np.unique(mem.firm[rows])
+        co[firms_multi] = np.bincount(pairs >> 32, minlength=F.n)[firms_multi]
+        return co
 
     # 7. membership decisions
     def _remove_memberships(self, mask: np.ndarray, reason: str) -> None:
