@@ -54,6 +54,12 @@ INDICATORS: dict[str, Indicator] = {
                          "mean over active clusters of their members' mean alignment with the vision"),
     "clusters_formed": _I("durability", "clusters", "clusters formed since the start (cumulative)"),
     "clusters_dissolved": _I("durability", "clusters", "clusters dissolved since the start (cumulative)"),
+    "leaves_negative_benefit": _I("durability", "memberships",
+                                  "members that left because their remembered net benefit fell below the "
+                                  "leave threshold (cumulative)"),
+    "leaves_firm_exit": _I("durability", "memberships", "memberships ended by the member firm's exit (cumulative)"),
+    "leaves_dissolution": _I("durability", "memberships",
+                             "memberships ended by their cluster's dissolution (cumulative)"),
     # regional leverage
     "value_added": _I("leverage", "k€/quarter", "value added of regional firms"),
     "value_added_growth": _I("leverage", "relative change",
@@ -130,6 +136,9 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "mean_alignment": _mean(C.alignment[live]),
         "clusters_formed": float(model.counters["clusters_formed"]),
         "clusters_dissolved": float(model.counters["clusters_dissolved"]),
+        "leaves_negative_benefit": float(model.counters["leave_negative_benefit"]),
+        "leaves_firm_exit": float(model.counters["leave_firm_exit"]),
+        "leaves_dissolution": float(model.counters["leave_dissolution"]),
         "value_added": va,
         "value_added_growth": va / model._va0 - 1.0 if model._va0 > 0 else 0.0,
         "employment": float(size.sum()),
