@@ -48,7 +48,7 @@ INDICATORS: dict[str, Indicator] = {
                            "share of clusters formed at least 12 quarters ago that are still active"),
     "membership_turnover": _I("durability", "1/quarter",
                               "voluntary joins and leaves this quarter over memberships (founding, "
-                              "exits and dissolutions not counted)"),
+                              "investors' arrival, exits and dissolutions not counted)"),
     "mean_trust": _I("durability", "[0,1]", "mean trust of members in their co-members"),
     "mean_alignment": _I("durability", "[0,1]",
                          "mean over active clusters of their members' mean alignment with the vision"),

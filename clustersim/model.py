@@ -770,6 +770,8 @@ class ClusterModel(mesa.Model):
                          int(self.rng.integers(0, self.p.orientations.products_markets.n_domains)),
                          int(np.argmax(F.cap[members].std(axis=0)))]
         C.vision[row] = F.cap[members].mean(axis=0)
+        C.alignment[row] = float(self._alignment(members, np.full(len(members), row)).mean())
+        C.trust[row] = self.p.trust.initial
         C.facilitator_quality[row] = 1.0
         C.coordination[row] = 1.0
         C.stage[row] = STAGE_EMERGENCE
