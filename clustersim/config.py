@@ -87,7 +87,7 @@ class Firms(Section):
     size_dispersion: float = P(1.0, ge=0.0, le=4.0, unit="log-units", desc="sigma of lognormal firm sizes")
     productivity_median: float = P(0.97, gt=0.0, le=3.0, unit="× frontier",
                                    desc="median initial productivity relative to the frontier")
-    productivity_dispersion: float = P(0.08, ge=0.0, le=2.0, unit="log-units",
+    productivity_dispersion: float = P(0.05, ge=0.0, le=2.0, unit="log-units",
                                        desc="sigma of lognormal initial productivity")
     capability_mean: float = P(0.35, gt=0.0, lt=1.0, unit="[0,1]", desc="mean initial capability level")
     capability_concentration: float = P(4.0, gt=0.0, le=1000.0, unit="-",
@@ -106,12 +106,12 @@ class Firms(Section):
                            desc="consecutive quarters with negative capital before a firm exits")
     employment_adjustment: float = P(0.15, ge=0.0, le=5.0, unit="1/quarter",
                                      desc="speed at which employment follows profitability")
-    max_growth: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter", desc="largest employment change per quarter")
+    max_growth: float = P(0.015, ge=0.0, le=1.0, unit="1/quarter", desc="largest employment change per quarter")
     max_memberships: int = P(2, ge=1, le=10, unit="clusters", desc="clusters a firm may belong to at once")
 
 
 class Learning(Section):
-    process_innovation_rate: float = P(0.008, ge=0.0, le=1.0, unit="1/quarter",
+    process_innovation_rate: float = P(0.012, ge=0.0, le=1.0, unit="1/quarter",
                                        desc="productivity growth of a firm under full efficiency pressure")
     external_pressure_weight: float = P(0.5, ge=0.0, le=1.0, unit="share",
                                         desc="weight of the gap to the frontier in efficiency pressure "
@@ -125,12 +125,18 @@ class Learning(Section):
                                                   "free-ride) that paid better in their clusters")
     memory_weight: float = P(0.25, gt=0.0, le=1.0, unit="1/quarter",
                              desc="weight of the newest outcome in a firm's remembered benefit (EWMA)")
+    frontier_gap_scale: float = P(0.1, gt=0.0, le=5.0, unit="log-units",
+                                  desc="width of the logistic by which external pressure rises with the "
+                                       "log-gap to the frontier (0.5 at the frontier)")
+    payoff_signal_scale: float = P(1.0, gt=0.0, le=1e6, unit="k€/quarter",
+                                   desc="payoff difference between cooperators and free-riders that, added "
+                                        "to their payoffs' size, scales the learning signal")
     information_noise: float = P(0.3, ge=0.0, le=5.0, unit="relative",
                                  desc="noise on a firm's estimate of a cluster's benefit (bounded information)")
     valuation_horizon: float = P(4.0, ge=0.0, le=400.0, unit="quarters",
                                  desc="quarters over which a firm values a capability gain (or a loss of "
                                       "advantage to a competitor) when it weighs its memberships")
-    capability_obsolescence: float = P(0.004, ge=0.0, le=0.5, unit="1/quarter",
+    capability_obsolescence: float = P(0.002, ge=0.0, le=0.5, unit="1/quarter",
                                        desc="depreciation of capability levels without learning")
 
 
@@ -177,6 +183,12 @@ class ProductsMarkets(Section):
                                 desc="elasticity of joint revenue to the number of contributors")
     complementarity_gain: float = P(2.0, ge=0.0, le=50.0, unit="-",
                                     desc="revenue multiplier per unit of capability complementarity")
+    complementarity_distance: float = P(0.5, gt=0.0, le=1.0, unit="[0,1]",
+                                        desc="cognitive distance from a cluster's vision at which a firm's "
+                                             "complementarity (its interest in joint products) is full")
+    new_activity_gain: float = P(0.2, ge=0.0, le=1.0, unit="share",
+                                 desc="share of the gap to full capability a new activity closes in the "
+                                      "firm's weakest domain")
     innovation_probability: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                       desc="chance per quarter that a contributor to a successful joint "
                                            "project develops a new activity (per unit complementarity)")
@@ -240,6 +252,15 @@ class Clusters(Section):
     initiative_probability: float = P(0.006, ge=0.0, le=1.0, unit="1/quarter",
                                       desc="chance a fully cooperative firm proposes a cluster in a quarter "
                                            "(scaled by its cooperativeness)")
+    purpose_weight_moyens: float = P(1.0, ge=0.0, le=1000.0, unit="relative weight",
+                                     desc="how often an initiator's founding purpose is Moyens (pooled "
+                                          "solutions to common needs); weights are normalised over the three")
+    purpose_weight_products_markets: float = P(1.0, ge=0.0, le=1000.0, unit="relative weight",
+                                               desc="how often the founding purpose is Produits/Marchés "
+                                                    "(joint products, wider markets)")
+    purpose_weight_club: float = P(1.0, ge=0.0, le=1000.0, unit="relative weight",
+                                   desc="how often the founding purpose is Club de travail (exchange of "
+                                        "knowledge); all three at 0 means uniform")
     partner_search_sample: int = P(12, ge=1, le=10_000, unit="firms",
                                    desc="random firms a proposer examines besides its own partners")
     attraction_threshold: float = P(0.25, ge=0.0, le=1.0, unit="[0,1]",
@@ -259,12 +280,18 @@ class Clusters(Section):
                                            "effectiveness halves (times its facilitator quality)")
     vision_drift: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
                             desc="speed at which the common vision follows its members' profile")
+    alignment_distance: float = P(0.5, gt=0.0, le=1.0, unit="[0,1]",
+                                  desc="cognitive distance from the vision at which a member's alignment "
+                                       "falls to 0 (alignment = 1 − distance / this)")
+    neutral_alignment: float = P(0.5, ge=0.0, le=1.0, unit="[0,1]",
+                                 desc="alignment at which the vision neither raises nor lowers willingness "
+                                      "to contribute")
     alignment_weight: float = P(0.5, ge=0.0, le=1.0, unit="share",
                                 desc="how much alignment with the vision raises willingness to contribute")
     awareness_probability: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                      desc="chance a firm hears of a random cluster in a quarter (besides "
                                           "clusters its link partners belong to)")
-    prospect_value: float = P(6.0, ge=0.0, le=100_000.0, unit="k€/quarter",
+    prospect_value: float = P(12.0, ge=0.0, le=100_000.0, unit="k€/quarter",
                               desc="gross benefit a firm expects from a cluster of perfect fit before it "
                                    "has any evidence of the cluster's results")
     review_probability: float = P(0.1, ge=0.0, le=1.0, unit="1/quarter",
@@ -275,6 +302,8 @@ class Clusters(Section):
     leave_threshold: float = P(-1.0, ge=-100_000.0, le=1000.0, unit="k€/quarter",
                                desc="remembered net benefit below which a member leaves")
     min_stay: int = P(4, ge=0, le=400, unit="quarters", desc="quarters a new member stays before re-deciding")
+    trend_weight: float = P(0.2, gt=0.0, le=1.0, unit="share",
+                            desc="weight of the newest quarter in a cluster's membership trend (EWMA)")
     emergence_age: int = P(8, ge=0, le=400, unit="quarters", desc="clusters younger than this are emerging")
     growth_threshold: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                 desc="membership trend above which a cluster is growing, below minus which "
@@ -284,12 +313,21 @@ class Clusters(Section):
 class Demography(Section):
     startup_rate: float = P(0.004, ge=0.0, le=1.0, unit="1/quarter/firm", desc="start-ups per firm per quarter")
     startup_size: float = P(4.0, ge=1.0, le=10_000.0, unit="employees", desc="size of a start-up")
+    imitation_quantile: float = P(0.75, ge=0.0, lt=1.0, unit="quantile",
+                                  desc="start-ups imitate firms above this quantile of profit per employee")
+    startup_productivity: float = P(0.95, gt=0.0, le=3.0, unit="× imitated firm's",
+                                    desc="start-up productivity relative to the firm it imitates")
+    startup_capability_noise: float = P(0.1, ge=0.0, le=2.0, unit="relative sd",
+                                        desc="relative noise on the capabilities a start-up copies")
     investor_rate: float = P(0.05, ge=0.0, le=10.0, unit="1/quarter",
                              desc="outside investors arriving per quarter when cluster synergies equal "
                                   "investor_synergy_reference")
     investor_synergy_reference: float = P(10.0, gt=0.0, le=1e6, unit="k€/member/quarter",
                                           desc="mean collective gain per member that attracts investor_rate")
     investor_size: float = P(60.0, ge=1.0, le=100_000.0, unit="employees", desc="size of an outside investor's plant")
+    investor_capability_noise: float = P(0.1, ge=0.0, le=1.0, unit="sd",
+                                         desc="noise of an outside investor's capabilities around the "
+                                              "vision of the cluster that attracted it")
     investor_productivity: float = P(1.0, gt=0.0, le=3.0, unit="× frontier",
                                      desc="productivity of an outside investor's plant")
 

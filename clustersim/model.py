@@ -260,15 +260,20 @@ class ClusterModel(mesa.Model):
         """Common interest of firms with clusters (or prospective partners), per orientation, in [0, 1].
 
         Moyens: the firm shares the cluster's common need. Produits/Marchés: complementarity, the firm
-        brings capabilities the cluster lacks (distance up to 0.5 counts fully). Club de travail:
-        Nooteboom's learning factor at the firm's cognitive distance from the vision.
+        brings capabilities the cluster lacks (``min(1, d / complementarity_distance)``). Club de travail:
+        Nooteboom's learning factor at the firm's cognitive distance ``d`` from the vision, times the share
+        of that distance the firm can learn (where the vision is ahead of it:
+        ``mean max(0, v − c) / mean |v − c|``).
         Returns an (n, 3) array, each column scaled by the orientation's intensity.
         """
         F = self.firms
         dist = np.abs(F.cap[rows] - vision).mean(axis=1)
         mo = (F.need[rows] == domain0).astype(np.float64)
-        pm = np.minimum(1.0, dist / 0.5)
-        cl = cognitive_learning_factor(dist, self.p.orientations.club.optimal_distance)
+        o = self.p.orientations
+        pm = np.minimum(1.0, dist / o.products_markets.complementarity_distance)
+        ahead = np.maximum(0.0, vision - F.cap[rows]).mean(axis=1)
+        learnable = np.divide(ahead, dist, out=np.zeros_like(dist), where=dist > 0)
+        cl = cognitive_learning_factor(dist, o.club.optimal_distance) * learnable
         return orient * np.stack([mo, pm, cl], axis=1)
 
     def expected_benefit(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True) -> np.ndarray:
@@ -401,7 +406,7 @@ class ClusterModel(mesa.Model):
             # willingness to contribute: own cooperativeness, trust in co-members, alignment with vision
             align = self._alignment(f, c)
             will = (F.coop[f] + p.trust.cooperation_weight * (mem.trust - p.trust.initial)
-                    + p.clusters.alignment_weight * (align - 0.5))
+                    + p.clusters.alignment_weight * (align - p.clusters.neutral_alignment))
             coop = self.rng.random(len(f)) < np.clip(will, 0.0, 1.0)
             stats["cooperation_rate"] = float(coop.mean())
             # meetings: each member works with a few co-members; trust before the meeting conditions learning
@@ -452,7 +457,7 @@ class ClusterModel(mesa.Model):
             if len(na):
                 F.new_activity[na] = True
                 weakest = np.argmin(F.cap[na], axis=1)
-                F.cap[na, weakest] += 0.2 * (1 - F.cap[na, weakest])
+                F.cap[na, weakest] += p.orientations.products_markets.new_activity_gain * (1 - F.cap[na, weakest])
             # reputation (public signal of results) and cooperativeness learning
             gross = np.bincount(c, weights=benefit, minlength=nc) / np.maximum(size_c, 1)
             C.reputation[:nc] = np.where(size_c > 0, (1 - lw) * C.reputation[:nc] + lw * gross, C.reputation[:nc])
@@ -501,9 +506,9 @@ class ClusterModel(mesa.Model):
         F.neg_streak[rows] = np.where(F.capital[rows] < 0, F.neg_streak[rows] + 1, 0)
 
     def _alignment(self, f: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / 0.5, floored at 0."""
+        """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / alignment_distance, ≥ 0."""
         d = np.abs(self.firms.cap[f] - self.clusters.vision[c]).mean(axis=1)
-        return np.clip(1.0 - d / 0.5, 0.0, 1.0)
+        return np.clip(1.0 - d / self.p.clusters.alignment_distance, 0.0, 1.0)
 
     def _leakage(self, f, c, nc, gain, participant, cv):
         """Knowledge leaking to same-sector co-members that did not take part in the exchanges.
@@ -536,7 +541,7 @@ class ClusterModel(mesa.Model):
         u_c = np.bincount(c, weights=payoff * coop, minlength=nc) / np.maximum(n_c, 1)
         u_d = np.bincount(c, weights=payoff * ~coop, minlength=nc) / np.maximum(n_d, 1)
         both = (n_c > 0) & (n_d > 0)
-        scale = np.abs(u_c) + np.abs(u_d) + 1.0
+        scale = np.abs(u_c) + np.abs(u_d) + self.p.learning.payoff_signal_scale
         delta = np.where(both, self.p.learning.cooperativeness_learning_rate * np.tanh((u_c - u_d) / scale), 0.0)
         F = self.firms
         F.coop[: F.n] += np.bincount(f, weights=delta[c], minlength=F.n)
@@ -567,7 +572,7 @@ class ClusterModel(mesa.Model):
         rivalry, penalty = self._rivalry(rows)
         F.rivalry[rows] = rivalry
         gap = np.log(self.frontier / F.prod[rows])
-        external = 1.0 / (1.0 + np.exp(-gap / 0.1))
+        external = 1.0 / (1.0 + np.exp(-gap / p.learning.frontier_gap_scale))
         ew = p.learning.external_pressure_weight
         pressure = ew * external + (1 - ew) * rivalry
         growth = (p.learning.process_innovation_rate * pressure
@@ -731,7 +736,10 @@ class ClusterModel(mesa.Model):
             return
         indptr, nbr = self._adjacency()
         used: set[int] = set()
-        for i in init.tolist():
+        weights = np.array([p.purpose_weight_moyens, p.purpose_weight_products_markets, p.purpose_weight_club])
+        purposes = (self.rng.choice(3, size=len(init), p=weights / weights.sum()) if weights.sum() > 0
+                    else self.rng.integers(0, 3, size=len(init)))
+        for i, purpose in zip(init.tolist(), purposes.tolist(), strict=True):
             if i in used or F.n_memberships[i] >= maxm:
                 continue
             partners = nbr[indptr[i]: indptr[i + 1]]
@@ -742,7 +750,7 @@ class ClusterModel(mesa.Model):
             if len(cand) < p.min_founders - 1:
                 continue
             scores = self.interest(cand, np.ones(3), np.full(len(cand), F.need[i]), F.cap[i])
-            best = scores.max(axis=1)
+            best = scores[:, purpose]  # candidates judge the proposal on its purpose
             prospect = best * p.prospect_value * (1 + self.p.learning.information_noise
                                                   * self.rng.standard_normal(len(cand))) - p.membership_fee
             accept = (best >= p.attraction_threshold) & (prospect > p.join_threshold)
@@ -752,15 +760,18 @@ class ClusterModel(mesa.Model):
                 continue
             founders = founders[np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
             sc = scores[accept][np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
-            self._create_cluster(i, founders, sc)
+            self._create_cluster(i, founders, sc, purpose)
             used.add(i)
             used.update(founders.tolist())
 
-    def _create_cluster(self, initiator: int, founders: np.ndarray, scores: np.ndarray, mode: int = 0) -> int:
+    def _create_cluster(self, initiator: int, founders: np.ndarray, scores: np.ndarray, purpose: int,
+                        mode: int = 0) -> int:
+        """A new cluster: the founding purpose at full intensity, the other orientations at the founders'
+        mean interest in them (clusters pursue several orientations, not mutually exclusive)."""
         F, C = self.firms, self.clusters
         row = int(C.add_rows(1)[0])
         mix = scores.mean(axis=0)
-        mix = mix / max(mix.max(), 1e-12)
+        mix[purpose] = 1.0
         members = np.concatenate([[initiator], founders]).astype(np.int64)
         C.alive[row] = True
         C.born[row] = self.now
@@ -803,7 +814,8 @@ class ClusterModel(mesa.Model):
         prev = np.zeros(nc)
         prev[: len(self._prev_sizes)] = self._prev_sizes[:nc]
         change = (size - prev[live]) / np.maximum(size, 1.0)
-        C.trend[live] = 0.8 * C.trend[live] + 0.2 * change
+        tw = p.trend_weight
+        C.trend[live] = (1 - tw) * C.trend[live] + tw * change
         age = self.now - C.born[live]
         stage = np.where(age < p.emergence_age, STAGE_EMERGENCE,
                          np.where(C.trend[live] > p.growth_threshold, STAGE_GROWTH,
@@ -859,13 +871,15 @@ class ClusterModel(mesa.Model):
         n_start = int(self.rng.poisson(d.startup_rate * len(rows)))
         if n_start:
             perf = F.profit[rows] / F.size[rows]
-            top = rows[perf >= np.quantile(perf, 0.75)]
+            top = rows[perf >= np.quantile(perf, d.imitation_quantile)]
             parent = top[self.rng.integers(0, len(top), n_start)]
-            cap = np.clip(F.cap[parent] * (1 + 0.1 * self.rng.standard_normal((n_start, self.K))), 0, 1)
+            noise = d.startup_capability_noise * self.rng.standard_normal((n_start, self.K))
+            cap = np.clip(F.cap[parent] * (1 + noise), 0, 1)
             coop = np.clip(fm.cooperativeness_mean + fm.cooperativeness_sd * self.rng.standard_normal(n_start), 0, 1)
             capital = np.full(n_start, d.startup_size * fm.initial_capital_per_employee)
             new = self._new_firm_rows(n_start, F.sector[parent], F.chain[parent], np.full(n_start, d.startup_size),
-                                      0.95 * F.prod[parent], cap, coop, np.zeros(n_start, bool), capital)
+                                      d.startup_productivity * F.prod[parent], cap, coop, np.zeros(n_start, bool),
+                                      capital)
             F.need[new] = F.need[parent]
             self.ledger["entrant_capital"] += float(capital.sum())
             self.counters["startups"] += n_start
@@ -880,7 +894,8 @@ class ClusterModel(mesa.Model):
             target = int(live[np.argmax(self.clusters.reputation[live])])
             mem_rows = self.memberships.firm[self.memberships.cluster == target]
             sector = int(F.sector[mem_rows[self.rng.integers(0, len(mem_rows))]]) if len(mem_rows) else 0
-            cap = np.clip(self.clusters.vision[target] + 0.1 * self.rng.standard_normal(self.K), 0, 1)[None, :]
+            cap = np.clip(self.clusters.vision[target]
+                          + d.investor_capability_noise * self.rng.standard_normal(self.K), 0, 1)[None, :]
             capital = np.array([d.investor_size * fm.initial_capital_per_employee])
             new = self._new_firm_rows(1, sector, int(self.rng.integers(0, p.region.n_chain_positions)),
                                       np.array([d.investor_size]), np.array([d.investor_productivity * self.frontier]),

@@ -62,7 +62,7 @@ def add_cluster(model: ClusterModel, members) -> int:
     """Create a cluster of the given firm rows with all three orientations at full intensity."""
     members = [int(x) for x in members]
     return model._create_cluster(members[0], np.array(members[1:], dtype=np.int64),
-                                 np.ones((len(members) - 1, 3)))
+                                 np.ones((len(members) - 1, 3)), purpose=0)
 
 
 def one_cluster_ctx(coop, *, thresholds=(2, 2, 2), cap=None, size=None, orient=(1.0, 1.0, 1.0),
