@@ -470,7 +470,6 @@ class ClusterModel(mesa.Model):
             att = mo.attempted.sum() + pm.attempted.sum() + cl.attempted.sum()
             stats["actions_attempted"] = float(att)
             stats["actions_success"] = float(mo.success.sum() + pm.success.sum() + cl.success.sum())
-            stats["mean_effectiveness"] = float(eff[size_c > 0].mean()) if (size_c > 0).any() else float("nan")
             self.ledger["moyens_saving"] += float(saving.sum())
             self.ledger["moyens_cost"] += float(mo.cost.sum())
             self.ledger["pm_revenue"] += float(pm.benefit.sum())

@@ -90,6 +90,20 @@ def _count(ctx: ActionContext, weights: np.ndarray) -> np.ndarray:
     return np.bincount(ctx.c, weights=weights, minlength=ctx.n_clusters)
 
 
+def _gate(ctx: ActionContext, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Critical mass of orientation ``o`` whose contributors are all contributing members.
+
+    Returns (w per membership, contributors per cluster, attempted, success per cluster, and per membership
+    whether it contributes to a successful action).
+    """
+    w = ctx.orient[ctx.c, o]
+    part = ctx.coop & (w > 0)
+    k = _count(ctx, part.astype(np.float64))
+    attempted = _count(ctx, (w > 0).astype(np.float64)) > 0
+    success = attempted & (k >= ctx.thresholds[o][ctx.domain[:, o]])
+    return w, k, attempted, success, part & success[ctx.c]
+
+
 def moyens_action(ctx: ActionContext, p) -> ActionResult:
     """Moyens: a pooled solution to a common need, with economies of scale and room for free-riding.
 
@@ -131,13 +145,7 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
     with probability ``innovation_probability · Q`` (its weakest capability rises). Below critical mass
     nothing is spent and nothing earned.
     """
-    w = ctx.orient[ctx.c, 1]
-    part = ctx.coop & (w > 0)
-    k = _count(ctx, part.astype(np.float64))
-    attempted = _count(ctx, (w > 0).astype(np.float64)) > 0
-    thr = ctx.thresholds[1][ctx.domain[:, 1]]
-    success = attempted & (k >= thr)
-    ok = part & success[ctx.c]
+    w, k, attempted, success, ok = _gate(ctx, 1)
     n_cl = ctx.n_clusters
     q = np.zeros(n_cl)
     benefit = np.zeros(len(ctx.f))
@@ -172,13 +180,7 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
     inverted U in cognitive distance ``d_ij = mean|c_i − c_j|`` (:func:`cognitive_learning_factor`).
     The money value of the gain (``Δ capability index × horizon_value`` of the learner) is its benefit.
     """
-    w = ctx.orient[ctx.c, 2]
-    part = ctx.coop & (w > 0)
-    k = _count(ctx, part.astype(np.float64))
-    attempted = _count(ctx, (w > 0).astype(np.float64)) > 0
-    thr = ctx.thresholds[2][ctx.domain[:, 2]]
-    success = attempted & (k >= thr)
-    ok = part & success[ctx.c]
+    w, k, attempted, success, ok = _gate(ctx, 2)
     cost = np.where(ok, w * p.contribution, 0.0)
     gain = np.zeros((len(ctx.f), ctx.cap.shape[1]))
     learner, source, trust = pairs
