@@ -3,7 +3,7 @@
 A :class:`Firm` is a Mesa agent whose state lives in ``model.firms`` (a :class:`~clustersim.state.FirmTable`)
 at row ``firm.row``; a :class:`Cluster` likewise in ``model.clusters``. The model applies each firm's own
 decision rules to all firms of a quarter at once (see :mod:`clustersim.model`); these classes give the
-per-agent view that notebooks, the browser page and tests use.
+per-agent view that notebooks and tests use.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Command line: ``clustersim run``, ``clustersim validate``, ``clustersim template``.
+"""Command line: ``clustersim run``, ``clustersim compare``, ``clustersim validate``, ``clustersim template``.
 
 A thin layer over the library: every command is a function of the package, and :func:`main` takes its
 arguments as a list, so it is tested in-process. Exit codes: 0 success; 1 some replications failed (their
@@ -62,6 +62,18 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    cmp_ = sub.add_parser("compare", help="paired comparison of scenarios against a baseline (common random "
+                                          "numbers: replication i of every scenario shares its seed)")
+    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files to compare")
+    cmp_.add_argument("--baseline", required=True, help="the baseline scenario file")
+    cmp_.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the baseline's)")
+    cmp_.add_argument("--seed", type=int, help="root seed (default: the baseline's simulation.seed)")
+    cmp_.add_argument("--steps", type=int, help="quarters per run (default: the scenarios' common length)")
+    cmp_.add_argument("--out", type=Path, help="folder to create (default: a new dated folder under results/)")
+    cmp_.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -79,6 +91,23 @@ def _check_positive(name: str, value: int | None, maximum: int) -> str | None:
     return None
 
 
+def _check_out(out: Path, explicit: bool) -> str | None:
+    """Why results cannot go to ``out`` (checked before running, so no work is lost), or None."""
+    import os
+
+    if out.exists():
+        what = "--out " if explicit else ""
+        return f"{what}{out}: exists already; results are never overwritten"
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {out}: cannot create its parent folder {parent}: {exc.strerror or exc}"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: its parent folder {parent} is not writable"
+    return None
+
+
 def _summary_table(results) -> str:
     from clustersim.indicators import INDICATORS
 
@@ -90,12 +119,15 @@ def _summary_table(results) -> str:
     for name in KEY_INDICATORS:
         x = last[name].to_numpy(dtype=float)
         m = float(np.mean(x))
+        ind = INDICATORS[name]
         if len(x) > 1:
             half = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
-            ci = f"[{m - half:,.4g}, {m + half:,.4g}]"
+            lo, hi = m - half, m + half
+            if ind.unit in ("share", "[0,1]"):  # an interval of a share stays within [0, 1]
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            ci = f"[{lo:,.4g}, {hi:,.4g}]"
         else:
             ci = "(one replication)"
-        ind = INDICATORS[name]
         lines.append(f"{name:<24} {ind.family:<16} {ind.unit:<12} {m:>12,.4g} {ci:>27}")
     return "\n".join(lines)
 
@@ -113,20 +145,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None and not 0 <= args.seed < 2**63:
         print(f"clustersim run: --seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)", file=sys.stderr)
         return 2
+    # --replications/--steps/--seed are shorthands for --set simulation.*: the recorded scenario is what ran
+    shorthands = [f"simulation.{name}={value}" for name, value in
+                  (("replications", args.replications), ("steps", args.steps), ("seed", args.seed))
+                  if value is not None]
     try:
-        scenario = load_scenario(args.scenario, args.overrides)
+        scenario = load_scenario(args.scenario, [*args.overrides, *shorthands])
     except ScenarioError as exc:
         print(f"clustersim run: invalid scenario\n{exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else new_results_dir(Path("results"), scenario.name)
-    if out.exists():
-        print(f"clustersim run: --out {out}: exists already; results are never overwritten", file=sys.stderr)
+    problem = _check_out(out, explicit=args.out is not None)
+    if problem:
+        print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
-    n = args.replications or scenario.simulation.replications
+    n = scenario.simulation.replications
     bar = None
     if not args.quiet:
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: the worker pool can then fork (see runner._pool_context)
         tty = sys.stderr.isatty()
         bar = tqdm(total=n, unit="run", desc=scenario.name, file=sys.stderr, dynamic_ncols=True,
                    mininterval=0.2 if tty else 15.0)
@@ -140,16 +178,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
-        results = run_scenario(scenario, replications=n, seed=args.seed, steps=args.steps, workers=args.workers,
-                               progress=progress)
+        results = run_scenario(scenario, workers=args.workers, progress=progress)
     finally:
         if bar is not None:
             bar.close()
     try:
-        path = write_results(results, out, source=str(args.scenario), overrides=args.overrides,
-                             figures=not args.no_figures)
+        path = write_results(results, out, source=str(args.scenario), overrides=[*args.overrides, *shorthands],
+                             figures=not args.no_figures, new_name_if_taken=args.out is None)
     except OutputExistsError as exc:
         print(f"clustersim run: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"clustersim run: cannot write the results to {out}: {exc}", file=sys.stderr)
         return 2
     ok = len(results.ok_runs)
     print(f"\n{scenario.name}: {ok} of {n} replications ok, {results.finished - results.started:.1f} s "
@@ -160,6 +200,88 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
     print(f"results: {path}")
     return 1 if results.failed_runs else 0
+
+
+#: indicators printed at the end of a comparison
+COMPARE_INDICATORS = ("relative_productivity", "export_share", "firm_survival", "n_clusters", "member_share",
+                      "mean_trust", "value_added", "employment")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from clustersim.compare import compare_scenarios, write_comparison
+    from clustersim.output import OutputExistsError, new_results_dir
+    from clustersim.scenario_io import ScenarioError, load_scenario
+
+    for problem in (_check_positive("replications", args.replications, 100_000),
+                    _check_positive("steps", args.steps, 4000), _check_positive("workers", args.workers, 4096)):
+        if problem:
+            print(f"clustersim compare: {problem}", file=sys.stderr)
+            return 2
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        print(f"clustersim compare: --seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)", file=sys.stderr)
+        return 2
+    problems, loaded = [], []
+    for path in [args.baseline, *args.scenarios]:
+        try:
+            loaded.append(load_scenario(path))
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if problems:
+        print("clustersim compare: invalid scenario\n" + "\n".join(problems), file=sys.stderr)
+        return 2
+    baseline, scenarios = loaded[0], loaded[1:]
+    replications = args.replications or baseline.simulation.replications
+    seed = baseline.simulation.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else new_results_dir(Path("results"), f"compare-{baseline.name}")
+    problem = _check_out(out, explicit=args.out is not None)
+    if problem:
+        print(f"clustersim compare: {problem}", file=sys.stderr)
+        return 2
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0
+        bar = tqdm(total=(len(scenarios) + 1) * replications, unit="run", desc="compare", file=sys.stderr,
+                   dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 15.0)
+    try:
+        comparison = compare_scenarios(scenarios, baseline, replications=replications, seed=seed, steps=args.steps,
+                                       workers=args.workers,
+                                       progress=(lambda name, r: bar.update(1)) if bar is not None else None)
+    except ValueError as exc:
+        print(f"clustersim compare: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        path = write_comparison(comparison, out, figures=not args.no_figures)
+    except (OutputExistsError, OSError) as exc:
+        print(f"clustersim compare: cannot write the results to {out}: {exc}", file=sys.stderr)
+        return 2
+    diff = comparison.differences()
+    late = diff[(diff["statistic"] == "late") & diff["indicator"].isin(COMPARE_INDICATORS)]
+    print(f"\npaired differences to the baseline '{baseline.name}' (mean over the last 20 % of the run, "
+          f"{replications} paired replications, 95 % CI; variance reduction = gain from pairing):")
+    print(f"{'scenario':<20} {'indicator':<24} {'difference':>12} {'95% CI':>28} {'var. red.':>9}")
+    for row in late.itertuples():
+        sig = " *" if row.significant else ""
+        vr = "n/a" if np.isnan(row.variance_reduction) else f"{row.variance_reduction:.0%}"
+        print(f"{row.scenario:<20} {row.indicator:<24} {row.difference:>12,.4g} "
+              f"{f'[{row.low:,.4g}, {row.high:,.4g}]':>28}{sig:<2} {vr:>7}")
+    lev = comparison.leverage()
+    for row in lev.itertuples():
+        note = f" ({row.note})" if isinstance(row.note, str) and row.note else ""
+        if np.isnan(row.leverage):
+            print(f"leverage of {row.scenario}: undefined{note}")
+        else:
+            print(f"leverage of {row.scenario}: {row.leverage:,.4g} k€ of extra value added per k€ of public "
+                  f"money{note}")
+    failed = comparison.failures()
+    if len(failed):
+        print(f"{len(failed)} run(s) failed: see {path / 'failures.json'}", file=sys.stderr)
+    print(f"results: {path}")
+    return 1 if len(failed) else 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -198,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
         return int(exc.code or 0)
-    handler = {"run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}[args.command]
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
+               "template": _cmd_template}[args.command]
     return handler(args)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 __all__ = [
@@ -58,12 +58,12 @@ class Region(Section):
     n_chain_positions: int = P(3, ge=1, le=10, unit="stages",
                                desc="value-chain stages (0 = upstream supplier ... last = final assembler)")
     n_capabilities: int = P(8, ge=2, le=64, unit="domains", desc="capability (knowledge) domains")
-    initial_export_share: float = P(0.2, gt=0.0, lt=1.0, unit="share",
+    initial_export_share: float = P(0.2, ge=0.001, le=0.999, unit="share",
                                     desc="region's share of its sectors' external demand at the start")
 
 
 class Market(Section):
-    revenue_per_employee: float = P(50.0, gt=0.0, le=10_000.0, unit="k€/employee/quarter",
+    revenue_per_employee: float = P(50.0, ge=0.01, le=10_000.0, unit="k€/employee/quarter",
                                     desc="export revenue per employee of a firm at the frontier productivity")
     input_share: float = P(0.5, ge=0.0, lt=1.0, unit="share of revenue",
                            desc="intermediate inputs bought per unit of revenue")
@@ -85,12 +85,12 @@ class Market(Section):
 class Firms(Section):
     size_median: float = P(20.0, ge=1.0, le=100_000.0, unit="employees", desc="median firm size")
     size_dispersion: float = P(1.0, ge=0.0, le=4.0, unit="log-units", desc="sigma of lognormal firm sizes")
-    productivity_median: float = P(0.97, gt=0.0, le=3.0, unit="× frontier",
+    productivity_median: float = P(0.97, ge=0.01, le=3.0, unit="× frontier",
                                    desc="median initial productivity relative to the frontier")
     productivity_dispersion: float = P(0.05, ge=0.0, le=2.0, unit="log-units",
                                        desc="sigma of lognormal initial productivity")
-    capability_mean: float = P(0.35, gt=0.0, lt=1.0, unit="[0,1]", desc="mean initial capability level")
-    capability_concentration: float = P(4.0, gt=0.0, le=1000.0, unit="-",
+    capability_mean: float = P(0.35, ge=0.01, le=0.99, unit="[0,1]", desc="mean initial capability level")
+    capability_concentration: float = P(4.0, ge=0.1, le=1000.0, unit="-",
                                         desc="beta-distribution concentration of capability levels "
                                              "(higher = more alike)")
     specialisation: float = P(0.6, ge=0.0, le=1.0, unit="share",
@@ -123,12 +123,13 @@ class Learning(Section):
     cooperativeness_learning_rate: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
                                              desc="how fast firms shift towards the behaviour (cooperate or "
                                                   "free-ride) that paid better in their clusters")
-    memory_weight: float = P(0.25, gt=0.0, le=1.0, unit="1/quarter",
-                             desc="weight of the newest outcome in a firm's remembered benefit (EWMA)")
-    frontier_gap_scale: float = P(0.1, gt=0.0, le=5.0, unit="log-units",
+    memory_weight: float = P(0.25, ge=0.001, le=1.0, unit="1/quarter",
+                             desc="weight of the newest outcome in a member's remembered net benefit of a "
+                                  "cluster (EWMA)")
+    frontier_gap_scale: float = P(0.1, ge=0.001, le=5.0, unit="log-units",
                                   desc="width of the logistic by which external pressure rises with the "
                                        "log-gap to the frontier (0.5 at the frontier)")
-    payoff_signal_scale: float = P(1.0, gt=0.0, le=1e6, unit="k€/quarter",
+    payoff_signal_scale: float = P(1.0, ge=0.001, le=1e6, unit="k€/quarter",
                                    desc="payoff difference between cooperators and free-riders that, added "
                                         "to their payoffs' size, scales the learning signal")
     information_noise: float = P(0.3, ge=0.0, le=5.0, unit="relative",
@@ -141,7 +142,7 @@ class Learning(Section):
 
 
 class Competition(Section):
-    rivalry_half: float = P(3.0, gt=0.0, le=1000.0, unit="rival firms",
+    rivalry_half: float = P(3.0, ge=0.01, le=1000.0, unit="rival firms",
                             desc="number of effective regional rivals at which internal rivalry is 0.5")
     market_coordination: float = P(0.3, ge=0.0, le=1.0, unit="share",
                                    desc="how far a cluster coordinates its same-sector members' market "
@@ -183,7 +184,7 @@ class ProductsMarkets(Section):
                                 desc="elasticity of joint revenue to the number of contributors")
     complementarity_gain: float = P(2.0, ge=0.0, le=50.0, unit="-",
                                     desc="revenue multiplier per unit of capability complementarity")
-    complementarity_distance: float = P(0.5, gt=0.0, le=1.0, unit="[0,1]",
+    complementarity_distance: float = P(0.5, ge=0.01, le=1.0, unit="[0,1]",
                                         desc="cognitive distance from a cluster's vision at which a firm's "
                                              "complementarity (its interest in joint products) is full")
     new_activity_gain: float = P(0.2, ge=0.0, le=1.0, unit="share",
@@ -203,7 +204,7 @@ class Club(Section):
     learning_rate: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                              desc="share of a partner's capability lead absorbed per exchange at optimal "
                                   "cognitive distance and full trust")
-    optimal_distance: float = P(0.25, gt=0.0, le=1.0, unit="[0,1]",
+    optimal_distance: float = P(0.25, ge=0.01, le=1.0, unit="[0,1]",
                                 desc="cognitive distance at which learning peaks (Nooteboom)")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=3.0, dispersion=0.3))
 
@@ -220,6 +221,8 @@ class Trust(Section):
                          desc="share of the distance to full trust gained after a partner cooperates")
     loss_rate: float = P(0.3, ge=0.0, le=1.0, unit="share",
                          desc="share of trust lost after a partner free-rides (faster than the gain)")
+    update_weight: float = P(0.25, ge=0.001, le=1.0, unit="1/quarter",
+                             desc="weight of this quarter's meetings in a member's trust in its co-members (EWMA)")
     forget_after: int = P(20, ge=1, le=10_000, unit="quarters",
                           desc="a pair's trust is forgotten after this long without interaction")
     cooperation_weight: float = P(0.6, ge=0.0, le=1.0, unit="share",
@@ -240,7 +243,7 @@ class Links(Section):
     use_gain: float = P(0.15, ge=0.0, le=1.0, unit="share", desc="intensity gained by a link each time it is used")
     decay: float = P(0.15, ge=0.0, le=1.0, unit="1/quarter", desc="intensity lost per quarter")
     prune_below: float = P(0.05, ge=0.0, lt=1.0, unit="intensity", desc="links weaker than this disappear")
-    initial_intensity: float = P(0.1, gt=0.0, le=1.0, unit="intensity", desc="intensity of a new link")
+    initial_intensity: float = P(0.1, ge=0.001, le=1.0, unit="intensity", desc="intensity of a new link")
     contact_probability: float = P(0.25, ge=0.0, le=1.0, unit="1/quarter",
                                    desc="chance a peer link carries an exchange (and its spillover) in a quarter")
     spillover_rate: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
@@ -249,6 +252,8 @@ class Links(Section):
 
 
 class Clusters(Section):
+    """Formation, membership, coordination and life cycle of clusters."""
+
     initiative_probability: float = P(0.006, ge=0.0, le=1.0, unit="1/quarter",
                                       desc="chance a fully cooperative firm proposes a cluster in a quarter "
                                            "(scaled by its cooperativeness)")
@@ -280,7 +285,7 @@ class Clusters(Section):
                                            "effectiveness halves (times its facilitator quality)")
     vision_drift: float = P(0.05, ge=0.0, le=1.0, unit="1/quarter",
                             desc="speed at which the common vision follows its members' profile")
-    alignment_distance: float = P(0.5, gt=0.0, le=1.0, unit="[0,1]",
+    alignment_distance: float = P(0.5, ge=0.01, le=1.0, unit="[0,1]",
                                   desc="cognitive distance from the vision at which a member's alignment "
                                        "falls to 0 (alignment = 1 − distance / this)")
     neutral_alignment: float = P(0.5, ge=0.0, le=1.0, unit="[0,1]",
@@ -302,7 +307,9 @@ class Clusters(Section):
     leave_threshold: float = P(-1.0, ge=-100_000.0, le=1000.0, unit="k€/quarter",
                                desc="remembered net benefit below which a member leaves")
     min_stay: int = P(4, ge=0, le=400, unit="quarters", desc="quarters a new member stays before re-deciding")
-    trend_weight: float = P(0.2, gt=0.0, le=1.0, unit="share",
+    reputation_weight: float = P(0.25, ge=0.001, le=1.0, unit="1/quarter",
+                                 desc="weight of this quarter's results in a cluster's public reputation (EWMA)")
+    trend_weight: float = P(0.2, ge=0.001, le=1.0, unit="share",
                             desc="weight of the newest quarter in a cluster's membership trend (EWMA)")
     emergence_age: int = P(8, ge=0, le=400, unit="quarters", desc="clusters younger than this are emerging")
     growth_threshold: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
@@ -315,25 +322,29 @@ class Demography(Section):
     startup_size: float = P(4.0, ge=1.0, le=10_000.0, unit="employees", desc="size of a start-up")
     imitation_quantile: float = P(0.75, ge=0.0, lt=1.0, unit="quantile",
                                   desc="start-ups imitate firms above this quantile of profit per employee")
-    startup_productivity: float = P(0.95, gt=0.0, le=3.0, unit="× imitated firm's",
+    startup_productivity: float = P(0.95, ge=0.01, le=3.0, unit="× imitated firm's",
                                     desc="start-up productivity relative to the firm it imitates")
     startup_capability_noise: float = P(0.1, ge=0.0, le=2.0, unit="relative sd",
                                         desc="relative noise on the capabilities a start-up copies")
     investor_rate: float = P(0.05, ge=0.0, le=10.0, unit="1/quarter",
                              desc="outside investors arriving per quarter when cluster synergies equal "
                                   "investor_synergy_reference")
-    investor_synergy_reference: float = P(10.0, gt=0.0, le=1e6, unit="k€/member/quarter",
+    investor_synergy_reference: float = P(10.0, ge=0.01, le=1e6, unit="k€/member/quarter",
                                           desc="mean collective gain per member that attracts investor_rate")
     investor_size: float = P(60.0, ge=1.0, le=100_000.0, unit="employees", desc="size of an outside investor's plant")
     investor_capability_noise: float = P(0.1, ge=0.0, le=1.0, unit="sd",
                                          desc="noise of an outside investor's capabilities around the "
                                               "vision of the cluster that attracted it")
-    investor_productivity: float = P(1.0, gt=0.0, le=3.0, unit="× frontier",
+    investor_productivity: float = P(1.0, ge=0.01, le=3.0, unit="× frontier",
                                      desc="productivity of an outside investor's plant")
 
 
 class Scenario(Section):
-    """A whole scenario: every parameter of the model, grouped by mechanism."""
+    """A whole scenario: every parameter of the model, grouped by mechanism.
+
+    Cross-field rules are checked when a whole scenario is validated (files, dictionaries, ``--set``);
+    assigning a single nested field in code does not re-check them.
+    """
 
     name: str = Field("baseline", min_length=1, max_length=200, description="scenario name")
     description: str = Field("", max_length=10_000, description="what the scenario is for")
@@ -349,6 +360,19 @@ class Scenario(Section):
     clusters: Clusters = Field(default_factory=Clusters)
     demography: Demography = Field(default_factory=Demography)
 
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        c = self.clusters
+        problems = []
+        if c.min_founders > c.max_size:
+            problems.append(f"clusters.min_founders ({c.min_founders}) must not exceed clusters.max_size "
+                            f"({c.max_size}): no cluster could ever form")
+        if c.min_size > c.max_size:
+            problems.append(f"clusters.min_size ({c.min_size}) must not exceed clusters.max_size ({c.max_size})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 def iter_parameters(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
     """Yield (dotted path, field info) for every leaf parameter of the schema, depth first.

@@ -14,9 +14,12 @@ import numpy as np
 if TYPE_CHECKING:
     from clustersim.model import ClusterModel
 
-__all__ = ["Indicator", "INDICATORS", "FAMILIES", "compute_indicators", "by_family"]
+__all__ = ["Indicator", "INDICATORS", "FAMILIES", "SURVIVAL_WINDOW", "compute_indicators", "by_family"]
 
 FAMILIES = ("competitiveness", "durability", "leverage", "mechanisms")
+
+#: quarters after which a cluster's survival is measured (three years, as in the programmes' evaluations)
+SURVIVAL_WINDOW = 12
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
     va = float(F.value_added[rows].sum())
     if model._va0 is None:
         model._va0 = va
-    formed_old = (C.born[: C.n] <= model.now - 12)
+    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
     n_old = int(formed_old.sum())
     attempted = st.get("actions_attempted", 0.0)
     out = {

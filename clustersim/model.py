@@ -277,13 +277,18 @@ class ClusterModel(mesa.Model):
         return orient * np.stack([mo, pm, cl], axis=1)
 
     def expected_benefit(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True) -> np.ndarray:
+        """Firms' estimates of the net benefit (k€/quarter) of joining clusters (see :meth:`_expected`)."""
+        return self._expected(rows, clusters, noise)[1]
+
+    def _expected(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Firms' estimates of the net benefit (k€/quarter) of joining clusters, under bounded information.
 
         ``E = interest · ((1 − ε) · prospect_value + ε · reputation) · (1 + σ·z) − fee − contributions``,
         where ε = the cluster's age over the emergence age (capped at 1): young clusters are judged on
         prospects, older ones on their observed results (reputation, the gross benefit per member); σ is
         the information noise; contributions are the joint-product and club contributions the cluster's
-        orientation mix asks of a contributing member.
+        orientation mix asks of a contributing member. Returns (interest, E).
         """
         C = self.clusters
         p = self.p.clusters
@@ -296,7 +301,7 @@ class ClusterModel(mesa.Model):
         o = self.p.orientations
         contributions = (C.orient[clusters, 1] * o.products_markets.contribution
                          + C.orient[clusters, 2] * o.club.contribution)
-        return gross - p.membership_fee - contributions
+        return fit, gross - p.membership_fee - contributions
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -427,8 +432,8 @@ class ClusterModel(mesa.Model):
             self.trust.value[tslots] = np.where(coop[lj], tv + tp.gain_rate * (1 - tv), tv - tp.loss_rate * tv)
             seen = np.bincount(li, minlength=len(f))
             tsum = np.bincount(li, weights=self.trust.value[tslots], minlength=len(f))
-            lw = p.learning.memory_weight
-            mem.trust = np.where(seen > 0, (1 - lw) * mem.trust + lw * tsum / np.maximum(seen, 1), mem.trust)
+            tw = p.trust.update_weight
+            mem.trust = np.where(seen > 0, (1 - tw) * mem.trust + tw * tsum / np.maximum(seen, 1), mem.trust)
             # horizontal (peer, non-market) links grow with joint work: pairs where both contributed
             joint = coop[li] & coop[lj]
             hs, created = self.horizontal.slots(f[li[joint]], f[lj[joint]], p.links.initial_intensity, self.now)
@@ -444,6 +449,7 @@ class ClusterModel(mesa.Model):
             benefit = mo.benefit + pm.benefit + cl.benefit + leak_gain.mean(axis=1) * cv[f]
             cost = mo.cost + pm.cost + cl.cost
             net = benefit - cost - fee - leak_cost
+            lw = p.learning.memory_weight
             mem.memory = (1 - lw) * mem.memory + lw * net
             cash_b = mo.benefit + pm.benefit
             benefit_cash = np.bincount(f, weights=cash_b, minlength=F.n)
@@ -460,7 +466,8 @@ class ClusterModel(mesa.Model):
                 F.cap[na, weakest] += p.orientations.products_markets.new_activity_gain * (1 - F.cap[na, weakest])
             # reputation (public signal of results) and cooperativeness learning
             gross = np.bincount(c, weights=benefit, minlength=nc) / np.maximum(size_c, 1)
-            C.reputation[:nc] = np.where(size_c > 0, (1 - lw) * C.reputation[:nc] + lw * gross, C.reputation[:nc])
+            rw = p.clusters.reputation_weight
+            C.reputation[:nc] = np.where(size_c > 0, (1 - rw) * C.reputation[:nc] + rw * gross, C.reputation[:nc])
             self._learn_cooperativeness(f, c, nc, coop, benefit - cost - leak_cost)
             # statistics
             saving = mo.benefit
@@ -699,8 +706,7 @@ class ClusterModel(mesa.Model):
         cf, cc = cf[ok], cc[ok]
         if not len(cf):
             return
-        fit = self.interest(cf, C.orient[cc], C.domain[cc, 0], C.vision[cc]).max(axis=1)
-        expected = self.expected_benefit(cf, cc, noise=True)
+        fit, expected = self._expected(cf, cc, noise=True)
         want = (expected > p.join_threshold) & (fit >= p.attraction_threshold)
         cf, cc, expected = cf[want], cc[want], expected[want]
         # one join per firm per quarter, capacity respected, in random order
@@ -733,6 +739,7 @@ class ClusterModel(mesa.Model):
         init = can[self.rng.random(len(can)) < p.initiative_probability * F.coop[can]]
         if not len(init):
             return
+        init = self.rng.permutation(init)  # no firm gets first pick of partners by its row number
         indptr, nbr = self._adjacency()
         used: set[int] = set()
         weights = np.array([p.purpose_weight_moyens, p.purpose_weight_products_markets, p.purpose_weight_club])
@@ -896,15 +903,17 @@ class ClusterModel(mesa.Model):
             cap = np.clip(self.clusters.vision[target]
                           + d.investor_capability_noise * self.rng.standard_normal(self.K), 0, 1)[None, :]
             capital = np.array([d.investor_size * fm.initial_capital_per_employee])
+            coop = np.clip(fm.cooperativeness_mean + fm.cooperativeness_sd * self.rng.standard_normal(1), 0, 1)
             new = self._new_firm_rows(1, sector, int(self.rng.integers(0, p.region.n_chain_positions)),
                                       np.array([d.investor_size]), np.array([d.investor_productivity * self.frontier]),
-                                      cap, np.array([fm.cooperativeness_mean]), np.array([True]), capital)
+                                      cap, coop, np.array([True]), capital)
             self.ledger["entrant_capital"] += float(capital.sum())
             self.counters["investors"] += 1
-            C = self.clusters
-            fit = self.interest(new, C.orient[[target]], C.domain[[target], 0], C.vision[[target]]).max(axis=1)
-            if C.size[target] < p.clusters.max_size and fit[0] >= p.clusters.attraction_threshold:
-                self._add_memberships(new, np.array([target]), np.zeros(1))
+            # the investor came for the cluster's synergies, but joins it on the same rule as any firm
+            fit, expected = self._expected(new, np.array([target]), noise=True)
+            if (self.clusters.size[target] < p.clusters.max_size and fit[0] >= p.clusters.attraction_threshold
+                    and expected[0] > p.clusters.join_threshold):
+                self._add_memberships(new, np.array([target]), expected)
                 self.counters["joins"] += 1
 
     # 10. links
@@ -957,6 +966,9 @@ class ClusterModel(mesa.Model):
 
     def timeseries(self):
         """The indicators recorded so far, one row per step (step 0 = initial state)."""
+        if self.datacollector is None:
+            raise RuntimeError("this model was built with collect=False: no indicators were recorded "
+                               "(read model.indicators for the current quarter)")
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         df.insert(0, "step", np.arange(len(df)))
         return df

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ import pandas as pd
 from clustersim.runner import ScenarioResults, replication_seed
 from clustersim.scenario_io import scenario_hash, scenario_to_dict
 
-__all__ = ["write_results", "new_results_dir", "package_versions", "git_commit", "OutputExistsError"]
+__all__ = ["write_results", "publish_folder", "new_results_dir", "package_versions", "git_commit", "OutputExistsError"]
 
 PACKAGES = ("clustersim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "networkx", "scipy",
             "ruamel.yaml")
@@ -87,7 +88,14 @@ def new_results_dir(base: Path, name: str, now: _dt.datetime | None = None) -> P
     return candidate
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+def _next_name(path: Path) -> Path:
+    """``name-2``, ``name-3``, ... after ``name`` (or after ``name-k``)."""
+    m = re.fullmatch(r"(.*)-(\d+)", path.name)
+    stem, k = (m.group(1), int(m.group(2))) if m and len(m.group(2)) < 4 else (path.name, 1)
+    return path.with_name(f"{stem}-{k + 1}")
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 
@@ -98,43 +106,76 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fh.fileno())
 
 
-def write_results(results: ScenarioResults, out_dir: Path, *, source: str | None = None,
-                  overrides: list[str] | None = None, command: list[str] | None = None,
-                  figures: bool = True) -> Path:
-    """Write ``results`` into the new folder ``out_dir`` (which must not exist) and return its path."""
+def publish_folder(out_dir: Path, write: Callable[[Path], None], *, new_name_if_taken: bool = False,
+                   hint: str = "choose another folder") -> Path:
+    """Create the new folder ``out_dir`` atomically: ``write(tmp)`` fills a hidden temporary folder next
+    to it, which is fsynced and moved into place; return the folder's final path.
+
+    The name is claimed with ``mkdir`` just before the move, so a folder that appeared meanwhile, even an
+    empty one, is never replaced: :class:`OutputExistsError`, or with ``new_name_if_taken`` the next free
+    ``-k`` name. A crash or an exception leaves no visible folder.
+    """
     out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise OutputExistsError(f"{out_dir}: exists already; results are never overwritten "
-                                "(choose another --out, or leave --out out for a new dated folder)")
+    if out_dir.exists() and not new_name_if_taken:
+        raise OutputExistsError(f"{out_dir}: exists already; results are never overwritten ({hint})")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out_dir.name}-", dir=out_dir.parent))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the results folder gets the usual permissions
+    claimed = False
     try:
-        _write_all(results, tmp, source=source, overrides=overrides, command=command, figures=figures)
+        write(tmp)
         _fsync_tree(tmp)
-        os.rename(tmp, out_dir)  # atomic on one filesystem; fails rather than overwrite a folder made since
+        while not claimed:
+            try:
+                os.mkdir(out_dir)  # claim the name: fails if it exists, even as an empty folder
+                claimed = True
+            except FileExistsError:
+                if not new_name_if_taken:
+                    raise OutputExistsError(f"{out_dir}: exists already; results are never overwritten") from None
+                out_dir = _next_name(out_dir)
+        os.replace(tmp, out_dir)  # atomic on one filesystem: replaces only the empty folder just claimed
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if claimed:
+            try:
+                out_dir.rmdir()  # the claimed name, only if still empty
+            except OSError:
+                pass
         raise
     return out_dir
+
+
+def write_results(results: ScenarioResults, out_dir: Path, *, source: str | None = None,
+                  overrides: list[str] | None = None, command: list[str] | None = None,
+                  figures: bool = True, new_name_if_taken: bool = False) -> Path:
+    """Write ``results`` into the new folder ``out_dir`` (which must not exist) and return its path.
+
+    With ``new_name_if_taken``, a folder that appeared under that name meanwhile (another run started in
+    the same second) makes the results go to the next free ``-k`` name instead of failing.
+    """
+    return publish_folder(
+        Path(out_dir),
+        lambda d: _write_all(results, d, source=source, overrides=overrides, command=command, figures=figures),
+        new_name_if_taken=new_name_if_taken,
+        hint="choose another --out, or leave --out out for a new dated folder")
 
 
 def _write_all(results: ScenarioResults, d: Path, *, source, overrides, command, figures) -> None:
     ok = results.ok_runs
     summary = results.summary()
-    _write_parquet(summary, d / "summary.parquet")
+    write_parquet(summary, d / "summary.parquet")
     summary.to_csv(d / "summary.csv", index=False)
     network = next((r.network for r in ok if r.network is not None), None)
     ts = results.timeseries() if ok else None
     if ts is not None:
-        _write_parquet(ts, d / "timeseries.parquet")
-        _write_parquet(results.clusters(), d / "clusters.parquet")
-        _write_parquet(results.cluster_sizes(), d / "cluster_sizes.parquet")
+        write_parquet(ts, d / "timeseries.parquet")
+        write_parquet(results.clusters(), d / "clusters.parquet")
+        write_parquet(results.cluster_sizes(), d / "cluster_sizes.parquet")
         if network is not None:
-            _write_parquet(network["nodes"], d / "network_nodes.parquet")
-            _write_parquet(network["edges"], d / "network_edges.parquet")
+            write_parquet(network["nodes"], d / "network_nodes.parquet")
+            write_parquet(network["edges"], d / "network_edges.parquet")
     failures = [{"replication": r.replication, "error": r.error} for r in results.failed_runs]
     if failures:
         (d / "failures.json").write_text(json.dumps(failures, indent=2))

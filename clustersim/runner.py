@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clustersim.config import Scenario
-from clustersim.indicators import INDICATORS
+from clustersim.indicators import INDICATORS, SURVIVAL_WINDOW
 from clustersim.model import ClusterModel
 
 __all__ = [
@@ -121,8 +121,8 @@ def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[
         out[f"{name}_late"] = float(late[name].mean())
     dead = clusters[~clusters["alive"]]
     out["cluster_lifetime_dissolved_mean"] = float(dead["lifetime"].mean()) if len(dead) else float(steps)
-    old = clusters[clusters["born"] <= steps - 12]
-    out["cluster_survival_12q"] = float(((old["lifetime"] >= 12)).mean()) if len(old) else 1.0
+    old = clusters[clusters["born"] <= steps - SURVIVAL_WINDOW]
+    out["cluster_survival_12q"] = float((old["lifetime"] >= SURVIVAL_WINDOW).mean()) if len(old) else 1.0
     out["clusters_ever"] = float(len(clusters))
     return out
 

@@ -119,9 +119,10 @@ def _iter_leaves(model: type[BaseModel] = Scenario, prefix: tuple[str, ...] = ()
             yield from _iter_leaves(sub, (*prefix, name))
 
 
-def _schema_lookup(loc: Loc) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+def _schema_lookup(loc: Loc, root: type[BaseModel] = Scenario
+                   ) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """Follow ``loc`` through the schema: (model holding the last part, its field info or None)."""
-    model: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = root
     info: FieldInfo | None = None
     for i, part in enumerate(loc):
         if model is None or not isinstance(part, str):
@@ -219,14 +220,17 @@ def _join(loc: Loc) -> str:
     return ".".join(str(p) for p in loc) or "<top level>"
 
 
-def _describe(err: ErrorDetails) -> str:
+def _describe(err: ErrorDetails, root: type[BaseModel] = Scenario) -> str:
     """One pydantic error as ``field.path: <bad value> <what is wrong> (<what is allowed>)``."""
     loc: Loc = tuple(err["loc"])
     path = _join(loc)
     kind = err["type"]
     value = err.get("input")
-    model, info = _schema_lookup(loc)
+    model, info = _schema_lookup(loc, root)
     allowed = _allowed_range(info)
+    if kind == "value_error":  # a cross-field rule of the schema: its message names the fields
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return f"{path}: {msg}"
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
         names = list(model.model_fields) if model is not None else []
@@ -260,7 +264,7 @@ def _where(source: str, line: int | None) -> str:
 
 def _validate(data: Any, *, source: str, path: str | None, line_of: Callable[[Loc], int | None],
               overrides: Sequence[str] = (), override_source: str = "--set",
-              problems: Sequence[str] = ()) -> Scenario:
+              problems: Sequence[str] = (), root: type[BaseModel] = Scenario) -> Any:
     """Apply overrides, validate strictly and raise a :class:`ScenarioError` naming every problem.
 
     ``problems`` found earlier (while reading the file) are reported first, with the validation errors.
@@ -275,13 +279,13 @@ def _validate(data: Any, *, source: str, path: str | None, line_of: Callable[[Lo
             raise ScenarioError(exc.errors, path) from None
     messages: list[str] = list(problems)
     try:
-        scenario = Scenario.model_validate(data, strict=True)
+        scenario = root.model_validate(data, strict=True)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc: Loc = tuple(err["loc"])
             origin = next((text for p, text in origins.items() if loc[: len(p)] == p), None)
             where = origin if origin is not None else _where(source, line_of(loc))
-            messages.append(f"{where}: {_describe(err)}")
+            messages.append(f"{where}: {_describe(err, root)}")
     if messages:
         raise ScenarioError(messages, path) from None
     return scenario
@@ -670,6 +674,19 @@ def load_scenario(path: StrPath, overrides: Sequence[str] | None = None, *,
     data, line_of, problems = _read_file(path)
     return _validate(data, source=source, path=source, line_of=line_of, overrides=overrides or (),
                      override_source=override_source, problems=problems)
+
+
+def load_model_file(path: StrPath, root: type[BaseModel]) -> Any:
+    """Read a YAML or TOML file and validate it against any pydantic ``root`` model (e.g. an experiment
+    file), with the same located error messages as scenario files."""
+    source = os.fspath(path)
+    data, line_of, problems = _read_file(path)
+    return _validate(data, source=source, path=source, line_of=line_of, problems=problems, root=root)
+
+
+def model_from_dict(data: Mapping[str, Any], root: type[BaseModel], source: str = "<dict>") -> Any:
+    """Validate a mapping against any pydantic ``root`` model, with the scenario files' error messages."""
+    return _validate(data, source=source, path=source, line_of=lambda loc: None, root=root)
 
 
 def check_file(path: StrPath, overrides: Sequence[str] | None = None) -> Scenario:

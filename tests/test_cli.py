@@ -41,8 +41,10 @@ def test_run_writes_tables_figures_and_provenance(tmp_path, scenario_file, capsy
     assert (summary_pq["status"] == "ok").all()
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["root_seed"] == 5
-    assert meta["scenario"]["simulation"]["n_firms"] == 40
-    assert meta["overrides"] == ["simulation.n_firms=40"]
+    # the recorded scenario is what ran: --steps/--replications/--seed are folded into it
+    assert meta["scenario"]["simulation"] == {"n_firms": 40, "steps": 6, "replications": 2, "seed": 5}
+    assert meta["overrides"] == ["simulation.n_firms=40", "simulation.replications=2", "simulation.steps=6",
+                                 "simulation.seed=5"]
     assert len(meta["scenario_hash"]) == 64
     assert {"mesa", "numpy", "pandas", "python"} <= set(meta["versions"])
     assert [r["spawn_key"] for r in meta["replications"]] == [[0], [1]]
@@ -114,6 +116,86 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path, scenario_file, capsys, a
     for piece in expect:
         assert piece in err
     assert not out.exists()
+
+
+def test_unwritable_out_is_refused_before_running(tmp_path, scenario_file, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    assert main(["run", str(scenario_file), *SMALL, "--out", str(blocker / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "afile" in err and "replications ok" not in err
+    assert blocker.read_text() == "not a folder"
+
+
+def test_default_folder_taken_meanwhile_gets_a_new_name(tmp_path, scenario_file, monkeypatch, capsys):
+    """Two runs started in the same second: the second one's results go to the next free name."""
+    import clustersim.cli as cli
+    import clustersim.output as output
+
+    real_new = output.new_results_dir
+    monkeypatch.chdir(tmp_path)
+    claimed = []
+
+    def same_second(base, name, now=None):
+        path = real_new(base, name)
+        claimed.append(path)
+        return path
+
+    def check_then_claim(out, explicit):
+        problem = real_check(out, explicit)
+        out.mkdir()  # another run, started in the same second, claims the name while this one runs
+        return problem
+
+    real_check = cli._check_out
+    monkeypatch.setattr(output, "new_results_dir", same_second)
+    monkeypatch.setattr(cli, "_check_out", check_then_claim)
+    assert main(["run", str(scenario_file), *SMALL, "--no-figures"]) == 0
+    folders = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert len(folders) == 2 and folders[1] == folders[0] + "-2"
+    assert (tmp_path / "results" / folders[1] / "summary.csv").exists()
+    assert list((tmp_path / "results" / folders[0]).iterdir()) == []
+
+
+def test_toml_scenario_and_duplicate_key_through_the_cli(tmp_path, capsys):
+    toml = _write(tmp_path, "s.toml", 'name = "t"\n[simulation]\nn_firms = 40\nsteps = 4\n')
+    assert main(["run", str(toml), "-r", "1", "-w", "1", "-q", "--no-figures", "--out", str(tmp_path / "r")]) == 0
+    dup = _write(tmp_path, "d.yaml", "simulation:\n  n_firms: 40\n  n_firms: 50\n")
+    assert main(["validate", str(dup)]) == 2
+    assert "d.yaml:3" in capsys.readouterr().err
+
+
+def test_default_cli_path_with_progress_bar_and_pool(tmp_path, scenario_file, capsys):
+    """No -q, no --workers: the progress bar and the process pool as a user gets them."""
+    out = tmp_path / "res"
+    assert main(["run", str(scenario_file), "--set", "simulation.n_firms=30", "--steps", "4", "-r", "3",
+                 "--out", str(out), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "3/3" in err
+    assert len(pd.read_parquet(out / "timeseries.parquet")) == 3 * 5
+
+
+def test_compare_runs_paired_scenarios_and_refuses_bad_input(tmp_path, scenario_file, capsys):
+    other = _write(tmp_path, "o.yaml", "name: other\nsimulation:\n  n_firms: 40\n  steps: 6\n"
+                                       "market:\n  frontier_growth: 0.05\n")
+    out = tmp_path / "cmp"
+    args = ["compare", str(other), "--baseline", str(scenario_file), "-r", "3", "-w", "1", "-q", "--no-figures"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "other" in printed and "relative_productivity" in printed and "leverage of other: undefined" in printed
+    diff = pd.read_csv(out / "differences.csv")
+    row = diff[(diff["scenario"] == "other") & (diff["indicator"] == "relative_productivity")
+               & (diff["statistic"] == "final")].iloc[0]
+    assert row["difference"] < 0 and row["n"] == 3  # a faster frontier leaves the region further behind
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["root_seed"] == 20261126
+    assert main([*args, "--out", str(out)]) == 2  # never overwritten
+    bad = _write(tmp_path, "b.yaml", "simulation:\n  n_firmz: 3\n")
+    assert main(["compare", str(bad), "--baseline", str(scenario_file), "-q", "--out", str(tmp_path / "c2")]) == 2
+    assert "b.yaml:2" in capsys.readouterr().err
+    assert not (tmp_path / "c2").exists()
+    same = _write(tmp_path, "same.yaml", "name: tiny\n")
+    assert main(["compare", str(same), "--baseline", str(scenario_file), "-q", "--out", str(tmp_path / "c3")]) == 2
+    assert "tiny" in capsys.readouterr().err
 
 
 def test_missing_file_and_bad_extension(tmp_path, capsys):

@@ -4,8 +4,7 @@ Hypothesis draws a scenario and a seed; the model is stepped by hand and, after 
 every step, :func:`check_invariants` verifies:
 
 1. finiteness: no NaN/inf in the indicators nor in any live state (firms, clusters, memberships, pair stores);
-2. shares: every indicator whose unit is "share" or "[0,1]" lies in [0, 1] (except the two that are not
-   shares, see :data:`NOT_REALLY_SHARES` and :data:`SCHEMA_UNBOUNDED`); capabilities, cooperativeness, trust,
+2. shares: every indicator whose unit is "share" or "[0,1]" lies in [0, 1]; capabilities, cooperativeness, trust,
    link intensities, orientation intensities, alignment and vision lie in [0, 1];
 3. membership bookkeeping: the firm table, the cluster table, the membership table and the Mesa agent views
    agree; no firm exceeds ``firms.max_memberships``; no cluster exceeds ``clusters.max_size``; no duplicate
@@ -14,8 +13,7 @@ every step, :func:`check_invariants` verifies:
    agent set holds exactly the live firms and the live clusters;
 5. links and trust only between two distinct live firms, each pair stored once;
 6. money accounting against ``model.ledger`` (:data:`ACCOUNTS`): the clusters' funds account here; the
-   firms' account and the combined one in :func:`test_money_accounts_balance_after_every_step`, which is an
-   expected failure (joint-product revenue is recorded twice in the ledger, see its reason);
+   firms' account and the combined one in :func:`test_money_accounts_balance_after_every_step`;
 7. population bookkeeping: ``n_firms``/``n_clusters``/cumulative indicators match the tables and counters;
    cumulative counters and ledger flows never decrease.
 
@@ -218,17 +216,13 @@ def schema_bounds(info) -> tuple[float, float, bool, bool]:
 def schema_strategy(info, cap: float | None = None) -> st.SearchStrategy:
     """Values of one leaf parameter within the bounds its field declares (and at most ``cap``).
 
-    Floats exclude subnormals, and an open lower bound of 0 starts at 1e-6: a ``gt=0`` bound otherwise lets
-    through 5e-324, which overflows divisions (e.g. ``size / coordination_half_size``) — a schema nit, not a
-    dynamic the invariants are about.
+    Floats exclude subnormals; every divisor parameter has a closed, meaningful lower bound in the schema.
     """
     lo, hi, open_lo, open_hi = schema_bounds(info)
     if cap is not None and cap < hi:
         hi, open_hi = cap, False
     if info.annotation is int:
         return st.integers(int(lo) + open_lo, int(hi) - open_hi)
-    if open_lo and lo == 0:
-        lo, open_lo = 1e-6, False
     return st.floats(lo, hi, exclude_min=open_lo, exclude_max=open_hi, allow_nan=False, allow_subnormal=False)
 
 
@@ -269,7 +263,6 @@ def test_parameter_ranges_stay_inside_schema_bounds():
 #: indicators whose unit says they are a share / lie in [0, 1]
 SHARE_INDICATORS = [k for k, v in INDICATORS.items() if v.unit in ("share", "[0,1]")]
 #: (value_added_growth is a relative change, not a share: its unit says so, so it is not listed above)
-NOT_REALLY_SHARES: set[str] = set()
 
 CUMULATIVE_INDICATORS = ("clusters_formed", "clusters_dissolved", "investors_attracted")
 #: ledger entries that only ever accumulate non-negative amounts (exit_capital does not: exiting firms
@@ -340,7 +333,7 @@ def check_invariants(m: ClusterModel, prev: dict | None, unbounded: frozenset[st
                      accounts: tuple[str, ...] = ("funds",)) -> dict:
     """Assert every invariant on the model's current state; return what the next call compares against.
 
-    ``unbounded``: share indicators not to hold to [0, 1] (besides :data:`NOT_REALLY_SHARES`).
+    ``unbounded``: share indicators not to hold to [0, 1].
     ``accounts``: money accounts checked (see :func:`money_balances`).
     """
     F, C, mem = m.firms, m.clusters, m.memberships
@@ -368,7 +361,7 @@ def check_invariants(m: ClusterModel, prev: dict | None, unbounded: frozenset[st
     assert set(INDICATORS) == set(m.indicators), "indicator table and computed indicators differ"
     for k in SHARE_INDICATORS:
         v = m.indicators[k]
-        if k in NOT_REALLY_SHARES or k in unbounded:
+        if k in unbounded:
             continue
         assert -TOL <= v <= 1 + TOL, f"{where}: indicator {k} = {v} outside [0, 1]"
     _assert_unit(f"{where}: firm capabilities", F.cap[alive])
@@ -445,7 +438,7 @@ def check_invariants(m: ClusterModel, prev: dict | None, unbounded: frozenset[st
             assert np.all(src < dst), f"{where}: undirected {name} pair stored as (i > j)"
 
     # 6. money
-    # (the firms' account, broken by a ledger double count, is checked in test_money_accounts_balance...)
+    # (the firms' account and the combined one: test_money_accounts_balance_after_every_step)
     assert_balanced(m, accounts)
 
     # 7. population bookkeeping and cumulative counters
@@ -497,8 +490,7 @@ def test_invariants_hold_after_every_step(scenario: Scenario, seed: int):
     assert len(m.timeseries()) == scenario.simulation.steps + 1
 
 
-#: every share indicator is bounded over the whole schema (export_share counts market exports only)
-SCHEMA_UNBOUNDED: frozenset[str] = frozenset()
+#: (export_share counts market exports only, so every share indicator is bounded over the whole schema)
 
 
 @PROFILE
@@ -506,10 +498,10 @@ SCHEMA_UNBOUNDED: frozenset[str] = frozenset()
 def test_invariants_hold_over_the_whole_schema(scenario: Scenario, seed: int):
     """Same invariants, with up to 8 parameters drawn anywhere within the schema's declared bounds."""
     m = ClusterModel(scenario, rng=seed, collect=False)
-    prev = check_invariants(m, None, SCHEMA_UNBOUNDED)
+    prev = check_invariants(m, None)
     for _ in range(scenario.simulation.steps):
         m.step()
-        prev = check_invariants(m, prev, SCHEMA_UNBOUNDED)
+        prev = check_invariants(m, prev)
 
 
 def test_export_share_stays_a_share_with_huge_joint_products():

@@ -139,9 +139,15 @@ def test_out_of_range_names_file_line_path_value_and_range(tmp_path: Path) -> No
 
 
 def test_open_bounds_are_shown_strictly(tmp_path: Path) -> None:
-    path = write(tmp_path, "s.yaml", "region:\n  initial_export_share: 1.0\n")
+    path = write(tmp_path, "s.yaml", "market:\n  input_share: 1.0\n")
     assert load_error(path).errors == [
-        f"{path}:2: region.initial_export_share: 1.0 is out of range (allowed: > 0 and < 1)"]
+        f"{path}:2: market.input_share: 1.0 is out of range (allowed: >= 0 and < 1)"]
+
+
+def test_cross_field_rule_is_refused_with_the_fields_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.yaml", "clusters:\n  min_founders: 20\n  max_size: 3\n")
+    msg = str(load_error(path))
+    assert "clusters.min_founders (20)" in msg and "clusters.max_size (3)" in msg and str(path) in msg
 
 
 def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
