@@ -940,6 +940,8 @@ class ClusterModel(mesa.Model):
         for i in searching.tolist():
             if n_sup[i] >= lp.max_suppliers:
                 continue
+            if F.chain[i] == 0:  # upstream firms have no local suppliers to look for
+                continue
             pool = by_chain[int(F.chain[i]) - 1]
             if not len(pool):
                 continue
