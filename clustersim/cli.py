@@ -85,9 +85,14 @@ def _build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _check_positive(name: str, value: int | None, maximum: int) -> str | None:
-    if value is not None and not 1 <= value <= maximum:
-        return f"--{name}: {value} is out of range (allowed: >= 1 and <= {maximum})"
+def _check_run_options(args: argparse.Namespace) -> str | None:
+    """The first problem with --replications, --steps, --workers or --seed, or None."""
+    for name, maximum in (("replications", 100_000), ("steps", 4000), ("workers", 4096)):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= maximum:
+            return f"--{name}: {value} is out of range (allowed: >= 1 and <= {maximum})"
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        return f"--seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)"
     return None
 
 
@@ -137,13 +142,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from clustersim.runner import run_scenario
     from clustersim.scenario_io import ScenarioError, load_scenario
 
-    for problem in (_check_positive("replications", args.replications, 100_000),
-                    _check_positive("steps", args.steps, 4000), _check_positive("workers", args.workers, 4096)):
-        if problem:
-            print(f"clustersim run: {problem}", file=sys.stderr)
-            return 2
-    if args.seed is not None and not 0 <= args.seed < 2**63:
-        print(f"clustersim run: --seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)", file=sys.stderr)
+    problem = _check_run_options(args)
+    if problem:
+        print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
     # --replications/--steps/--seed are shorthands for --set simulation.*: the recorded scenario is what ran
     shorthands = [f"simulation.{name}={value}" for name, value in
@@ -212,13 +213,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from clustersim.output import OutputExistsError, new_results_dir
     from clustersim.scenario_io import ScenarioError, load_scenario
 
-    for problem in (_check_positive("replications", args.replications, 100_000),
-                    _check_positive("steps", args.steps, 4000), _check_positive("workers", args.workers, 4096)):
-        if problem:
-            print(f"clustersim compare: {problem}", file=sys.stderr)
-            return 2
-    if args.seed is not None and not 0 <= args.seed < 2**63:
-        print(f"clustersim compare: --seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)", file=sys.stderr)
+    problem = _check_run_options(args)
+    if problem:
+        print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
     problems, loaded = [], []
     for path in [args.baseline, *args.scenarios]:

@@ -51,7 +51,7 @@ from scipy import stats as _stats  # noqa: E402
 from clustersim.config import Scenario  # noqa: E402
 from clustersim.indicators import FAMILIES, INDICATORS, by_family  # noqa: E402
 from clustersim.output import git_commit, package_versions, publish_folder, write_parquet  # noqa: E402
-from clustersim.plots import FAMILY_TITLES, mean_and_ci  # noqa: E402
+from clustersim.plots import FAMILY_TITLES, indicator_grid, mean_and_ci, style_indicator_axis  # noqa: E402
 from clustersim.runner import LATE_WINDOW, RunResult, ScenarioResults, replication_seed, run_scenario  # noqa: E402
 from clustersim.scenario_io import scenario_hash, scenario_to_dict  # noqa: E402
 
@@ -441,10 +441,7 @@ def plot_bands(comparison: Comparison, indicators: str | Sequence[str]) -> Figur
         raise ValueError(f"unknown indicator(s): {', '.join(unknown)}")
     ts = comparison.timeseries()
     colors = _colors(comparison.names, comparison.baseline_name)
-    cols = min(3, max(len(names), 1))
-    rows = int(np.ceil(len(names) / cols)) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows + 0.6), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = indicator_grid(names, extra_height=0.6)
     for ax, name in zip(axes.flat, names, strict=False):
         for scen in comparison.names:
             part = ts[ts["scenario"] == scen]
@@ -456,13 +453,7 @@ def plot_bands(comparison: Comparison, indicators: str | Sequence[str]) -> Figur
             is_base = scen == comparison.baseline_name
             ax.plot(band["step"], band["mean"], color=c, linewidth=1.6 if is_base else 1.3, label=scen,
                     zorder=3 if is_base else 2)  # the baseline stays visible on top
-        ax.set_title(name.replace("_", " "), fontsize=10)
-        ax.set_ylabel(INDICATORS[name].unit, fontsize=8)
-        ax.set_xlabel("quarter", fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
+        style_indicator_axis(ax, name)
     handles = [plt.Line2D([], [], color=colors[n], linewidth=2) for n in comparison.names]
     labels = [f"{n} (baseline)" if n == comparison.baseline_name else n for n in comparison.names]
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8, frameon=False)

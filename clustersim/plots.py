@@ -19,7 +19,8 @@ from scipy import stats as _stats  # noqa: E402
 
 from clustersim.indicators import INDICATORS, by_family  # noqa: E402
 
-__all__ = ["mean_and_ci", "plot_family", "plot_membership", "plot_network", "FAMILY_TITLES"]
+__all__ = ["FAMILY_TITLES", "indicator_grid", "mean_and_ci", "plot_family", "plot_membership", "plot_network",
+           "style_indicator_axis"]
 
 FAMILY_TITLES = {
     "competitiveness": "Competitiveness",
@@ -44,24 +45,36 @@ def mean_and_ci(ts: pd.DataFrame, column: str, level: float = 0.95) -> pd.DataFr
     return out[["step", "mean", "low", "high", "n"]]
 
 
+def indicator_grid(names: list[str], extra_height: float = 0.0) -> tuple[Figure, np.ndarray]:
+    """A grid of up to three columns, one panel per indicator; unused panels hidden."""
+    cols = min(3, max(len(names), 1))
+    rows = int(np.ceil(len(names) / cols)) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows + extra_height), squeeze=False,
+                             constrained_layout=True)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def style_indicator_axis(ax, name: str) -> None:
+    """Title, unit and quarter axis of one indicator's panel."""
+    ax.set_title(name.replace("_", " "), fontsize=10)
+    ax.set_ylabel(INDICATORS[name].unit, fontsize=8)
+    ax.set_xlabel("quarter", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
 def plot_family(ts: pd.DataFrame, family: str, title: str | None = None) -> Figure:
     """Each indicator of a family over time: mean across replications and its 95 % confidence band."""
     names = [n for n in by_family(family) if n in ts.columns]
-    cols = 3
-    rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False, constrained_layout=True)
+    fig, axes = indicator_grid(names)
     n_rep = ts["replication"].nunique() if "replication" in ts.columns else 1
     for ax, name in zip(axes.flat, names, strict=False):
         band = mean_and_ci(ts, name)
         ax.fill_between(band["step"], band["low"], band["high"], alpha=0.25, color="tab:blue", linewidth=0)
         ax.plot(band["step"], band["mean"], color="tab:blue", linewidth=1.6)
-        ax.set_title(name.replace("_", " "), fontsize=10)
-        ax.set_ylabel(INDICATORS[name].unit, fontsize=8)
-        ax.set_xlabel("quarter", fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
+        style_indicator_axis(ax, name)
     fig.suptitle(f"{title or FAMILY_TITLES.get(family, family)} — mean and 95 % CI over {n_rep} replications")
     return fig
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from clustersim.config import Scenario
+from clustersim.model import ClusterModel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,3 +22,37 @@ def small_scenario(n_firms: int = 60, steps: int = 12, replications: int = 2, **
         for key, value in values.items():
             setattr(getattr(s, section), key, value)
     return s
+
+
+#: switches off every process that would add or remove firms, clusters or memberships behind a test's back
+QUIET = {
+    "clusters.initiative_probability": 0.0,
+    "clusters.awareness_probability": 0.0,
+    "clusters.review_probability": 0.0,
+    "demography.startup_rate": 0.0,
+    "demography.investor_rate": 0.0,
+}
+
+
+def make_scenario(n_firms: int = 40, params: dict | None = None) -> Scenario:
+    """A validated scenario with ``n_firms`` firms and dotted-path overrides (``"trust.gain_rate": 0.1``)."""
+    s = Scenario()
+    s.simulation.n_firms = n_firms
+    for path, value in (params or {}).items():
+        *sections, leaf = path.split(".")
+        obj = s
+        for name in sections:
+            obj = getattr(obj, name)
+        setattr(obj, leaf, value)  # validate_assignment: out-of-range values raise
+    return s
+
+
+def quiet_model(n_firms: int = 40, seed: int = 1, params: dict | None = None) -> ClusterModel:
+    return ClusterModel(make_scenario(n_firms, {**QUIET, **(params or {})}), rng=seed, collect=False)
+
+
+def add_cluster(model: ClusterModel, members) -> int:
+    """Create a cluster of the given firm rows with all three orientations at full intensity."""
+    members = [int(x) for x in members]
+    return model._create_cluster(members[0], np.array(members[1:], dtype=np.int64),
+                                 np.ones((len(members) - 1, 3)), purpose=0)
