@@ -74,6 +74,20 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    swp = sub.add_parser("sweep", help="run (or resume) an experiment file: a design of scenarios, replicated, "
+                                       "stored as runs finish")
+    swp.add_argument("experiment", help="experiment file (.yaml, .yml or .toml)")
+    swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<name>); an existing folder "
+                                              "of the same experiment is resumed")
+    swp.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    swp.add_argument("--executor", choices=["local"], default="local",
+                     help="where runs execute (local process pool; Dask is planned)")
+    swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    sts = sub.add_parser("status", help="runs done, failed and remaining in a sweep folder")
+    sts.add_argument("folder", type=Path)
+
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -281,6 +295,82 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from clustersim.engine.spec import ExperimentError, load_experiment
+    from clustersim.engine.store import StoreMismatchError
+    from clustersim.engine.sweep import LocalExecutor, run_sweep
+    from clustersim.scenario_io import ScenarioError
+
+    if args.workers is not None and not 1 <= args.workers <= 4096:
+        print(f"clustersim sweep: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)",
+              file=sys.stderr)
+        return 2
+    try:
+        experiment = load_experiment(args.experiment)
+    except (ScenarioError, ExperimentError) as exc:
+        print(f"clustersim sweep: invalid experiment\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
+    total = len(experiment.points) * experiment.spec.replications
+    bar = None
+    counts = {"failed": 0}
+    if not args.quiet:
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0
+        bar = tqdm(total=total, unit="run", desc=experiment.spec.name, file=sys.stderr, dynamic_ncols=True,
+                   mininterval=0.2 if sys.stderr.isatty() else 15.0)
+
+    def progress(result) -> None:
+        counts["failed"] += sum(r["status"] == "failed" for r in result.index_rows)
+        if bar is not None:
+            bar.set_postfix(failed=counts["failed"], refresh=False)
+            bar.update(len(result.index_rows))
+
+    try:
+        executor = LocalExecutor(args.workers)
+        if bar is not None:
+            from clustersim.engine.store import RunStore
+
+            try:
+                bar.update(len(RunStore.open(out).index()) if out.exists() and any(out.iterdir()) else 0)
+            except (StoreMismatchError, OSError, ValueError):
+                pass
+        report = run_sweep(experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress)
+    except StoreMismatchError as exc:
+        print(f"clustersim sweep: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed, {report.remaining} remaining of "
+          f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
+    if report.failed:
+        print(f"failed runs: see `clustersim status {out}`", file=sys.stderr)
+    print(f"results: {out}")
+    return 1 if report.failed else 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from clustersim.engine.store import StoreMismatchError
+    from clustersim.engine.sweep import sweep_status
+
+    if not (args.folder / "experiment.json").exists():
+        print(f"clustersim status: {args.folder}: not a sweep folder (no experiment.json)", file=sys.stderr)
+        return 2
+    try:
+        st = sweep_status(args.folder)
+    except (StoreMismatchError, OSError, ValueError) as exc:
+        print(f"clustersim status: {args.folder}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{st['name']}: {st['ok']} done, {st['failed']} failed, {st['remaining']} remaining of {st['total']} runs")
+    for f in st["failures"][:50]:
+        print(f"  run {f['run_id']} (point {f['point_id']}, replication {f['replication']}): {f['error']}")
+    if len(st["failures"]) > 50:
+        print(f"  ... and {len(st['failures']) - 50} more")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from clustersim.scenario_io import ScenarioError, load_scenario, scenario_hash
 
@@ -317,8 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
         return int(exc.code or 0)
-    handler = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate,
-               "template": _cmd_template}[args.command]
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "status": _cmd_status,
+               "validate": _cmd_validate, "template": _cmd_template}[args.command]
     return handler(args)
 
 

@@ -1,0 +1,126 @@
+"""Running a sweep: the runs of an experiment, chunked, on an executor, stored as they finish, resumable.
+
+The client keeps only the set of finished run ids (from the store's index): results go to disk chunk by
+chunk as they complete, so memory stays flat in the number of runs. Running the same experiment on the
+same folder again resumes it: runs already stored are skipped (failed ones too, unless ``retry_failed``).
+Seeds depend on (root seed, replication) only, so results are identical whatever the executor, the number
+of workers, the chunking or the completion order.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clustersim.engine.evaluate import Chunk, ChunkResult, RunTask, evaluate_chunk
+from clustersim.engine.spec import Experiment
+from clustersim.engine.store import RunStore
+from clustersim.output import git_commit, package_versions
+from clustersim.runner import _pool_context, default_workers
+
+__all__ = ["LocalExecutor", "SweepReport", "run_sweep", "sweep_status", "make_chunks"]
+
+
+class LocalExecutor:
+    """A process pool on this machine (``workers`` = 1: in this process); results as they complete."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, default_workers() if workers is None else int(workers))
+
+    def map_unordered(self, fn: Callable[[Chunk], ChunkResult], chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        if self.workers == 1:
+            for chunk in chunks:
+                yield fn(chunk)
+            return
+        chunks = iter(chunks)
+        in_flight = 2 * self.workers  # bounded: the client never holds more than this many chunks
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context()) as pool:
+            pending = set()
+            for chunk in chunks:
+                pending.add(pool.submit(fn, chunk))
+                if len(pending) >= in_flight:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    nxt = next(chunks, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(fn, nxt))
+
+
+def make_chunks(experiment: Experiment, run_ids: list[int], chunk_size: int) -> Iterator[Chunk]:
+    """Chunks of ``chunk_size`` runs, in run-id order."""
+    r = experiment.spec.replications
+    for start in range(0, len(run_ids), chunk_size):
+        tasks = tuple(RunTask(run_id=rid, point_id=rid // r, replication=rid % r,
+                              params=experiment.params[rid // r]) for rid in run_ids[start:start + chunk_size])
+        yield Chunk(model=experiment.model, root_seed=experiment.spec.seed,
+                    timeseries=experiment.spec.outputs.timeseries, tasks=tasks)
+
+
+@dataclass
+class SweepReport:
+    total: int
+    ok: int
+    failed: int
+    ran_now: int
+    skipped: int
+    seconds: float
+    path: Path
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.ok - self.failed
+
+
+def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_failed: bool = False,
+              progress: Callable[[ChunkResult], None] | None = None) -> SweepReport:
+    """Run (or resume) ``experiment`` into the store at ``out``; return counts.
+
+    Raises :class:`~clustersim.engine.store.StoreMismatchError` if ``out`` holds another experiment.
+    """
+    store = RunStore.create_or_open(Path(out), experiment.resolved(), experiment.identity())
+    executor = executor if executor is not None else LocalExecutor()
+    total = len(experiment.points) * experiment.spec.replications
+    done, failed = store.done(), store.failed()
+    skip = done | (set() if retry_failed else failed)
+    todo = [rid for rid in range(total) if rid not in skip]
+    workers = getattr(executor, "workers", 1)
+    size = experiment.spec.chunk_size or max(1, min(50, math.ceil(len(todo) / (8 * workers)) if todo else 1))
+    started = time.time()
+    meta = {"started": started, "host": socket.gethostname(), "platform": platform.platform(),
+            "versions": package_versions(), "git": git_commit(), "workers": workers,
+            "executor": type(executor).__name__, "chunk_size": size, "source": experiment.source}
+    store.write_metadata({**store.read_metadata(), "last_session": meta})
+    for result in executor.map_unordered(evaluate_chunk, make_chunks(experiment, todo, size)):
+        store.write_chunk(result.index_rows, result.outputs, result.timeseries)
+        if progress is not None:
+            progress(result)
+    index = store.index()
+    ok = int((index["status"] == "ok").sum()) if len(index) else 0
+    bad = int((index["status"] == "failed").sum()) if len(index) else 0
+    meta["finished"] = time.time()
+    store.write_metadata({**store.read_metadata(), "last_session": meta})
+    return SweepReport(total=total, ok=ok, failed=bad, ran_now=len(todo), skipped=total - len(todo),
+                       seconds=meta["finished"] - started, path=Path(out))
+
+
+def sweep_status(out: Path) -> dict[str, Any]:
+    """Runs done, failed and remaining in a sweep folder, with the failures' errors."""
+    store = RunStore.open(Path(out))
+    exp = store.experiment
+    total = len(exp["points"]) * int(exp["replications"])
+    index = store.index()
+    failed = index[index["status"] == "failed"] if len(index) else index
+    ok = int((index["status"] == "ok").sum()) if len(index) else 0
+    return {"name": exp["name"], "total": total, "ok": ok, "failed": len(failed),
+            "remaining": total - ok - len(failed),
+            "failures": failed[["run_id", "point_id", "replication", "error"]].to_dict(orient="records")}

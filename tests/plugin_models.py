@@ -1,0 +1,25 @@
+"""Plug-in evaluation functions for the sweep tests (named by import path in experiment files)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def noisy_sum(params, seed):
+    """A test function: the sum of the parameters plus seeded noise."""
+    rng = np.random.default_rng(seed)
+    return {"y": float(sum(params.values())) + float(rng.normal()), "x_count": float(len(params))}
+
+
+def slow_noisy_sum(params, seed):
+    time.sleep(0.05)
+    return noisy_sum(params, seed)
+
+
+def fails_above(params, seed):
+    """Fails on design points whose ``a`` exceeds 2."""
+    if params["a"] > 2:
+        raise RuntimeError(f"a = {params['a']} is too large for this model")
+    return noisy_sum(params, seed)

@@ -1,0 +1,173 @@
+"""Sweeps: experiment files, the run store, resume, failures kept as data, identical results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import ROOT
+
+from clustersim.cli import main
+from clustersim.engine.spec import load_experiment
+from clustersim.engine.store import RunStore
+from clustersim.engine.sweep import LocalExecutor, run_sweep
+from clustersim.runner import run_replication
+from clustersim.scenario_io import scenario_from_dict
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+FACTORIAL = f"""\
+name: fee_sweep
+base: {ROOT / "configs" / "baseline.yaml"}
+overrides: {{simulation.n_firms: 30}}
+design:
+  kind: factorial
+  factors: {{clusters.membership_fee: [1.0, 3.0], trust.loss_rate: [0.2, 0.5]}}
+replications: 2
+seed: 7
+steps: 5
+"""
+
+PLUGIN = """\
+name: plugin
+model: plugin_models:{fn}
+overrides: {{b: 0.5}}
+design:
+  kind: points
+  points: [{{a: 1}}, {{a: 2}}, {{a: 3}}, {{a: 4}}]
+replications: {reps}
+seed: 3
+chunk_size: {chunk}
+"""
+
+
+def _outputs(folder: Path) -> pd.DataFrame:
+    return RunStore.open(folder).outputs().sort_values("run_id").reset_index(drop=True)
+
+
+def test_sweep_of_the_model_matches_plain_runs(tmp_path):
+    """Run (p, r) of a sweep is replication r of point p's scenario under the root seed (common random numbers)."""
+    exp_file = _write(tmp_path, "e.yaml", FACTORIAL)
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "1", "-q"]) == 0
+    outputs = _outputs(out)
+    assert len(outputs) == 8 and sorted(outputs["run_id"]) == list(range(8))
+    exp = load_experiment(exp_file)
+    for run_id in (0, 5):
+        point, rep = divmod(run_id, 2)
+        scenario = scenario_from_dict(exp.params[point])
+        assert scenario.simulation.n_firms == 30 and scenario.simulation.steps == 5
+        expected = run_replication(scenario, 7, rep, catch=False).summary
+        row = outputs[outputs["run_id"] == run_id].iloc[0]
+        for key in ("relative_productivity_final", "n_clusters_late", "value_added_final"):
+            assert row[key] == expected[key]
+
+
+def test_one_and_two_workers_and_any_chunking_give_identical_results(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    exp = load_experiment(_write(tmp_path, "e.yaml", FACTORIAL))
+    run_sweep(exp, a, executor=LocalExecutor(1))
+    exp.spec.chunk_size = 3  # chunking is not part of the experiment's identity of results
+    run_sweep(exp, b, executor=LocalExecutor(2))
+    pd.testing.assert_frame_equal(_outputs(a), _outputs(b), check_exact=True)
+
+
+def test_rerun_resumes_and_skips_stored_runs(tmp_path, capsys):
+    exp_file = _write(tmp_path, "e.yaml", PLUGIN.format(fn="noisy_sum", reps=3, chunk=2))
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "1", "-q"]) == 0
+    first = _outputs(out)
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "1", "-q"]) == 0
+    assert "0 run now, 12 already stored" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(first, _outputs(out))
+
+
+def test_failed_runs_are_recorded_and_the_sweep_goes_on(tmp_path, capsys):
+    exp_file = _write(tmp_path, "e.yaml", PLUGIN.format(fn="fails_above", reps=2, chunk=1))
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "2", "-q"]) == 1
+    store = RunStore.open(out)
+    assert store.done() == {0, 1, 2, 3} and store.failed() == {4, 5, 6, 7}
+    assert main(["status", str(out)]) == 0
+    status = capsys.readouterr().out
+    assert "4 done, 4 failed, 0 remaining of 8 runs" in status and "a = 3 is too large" in status
+    index = store.index()
+    assert index.loc[index["run_id"] == 6, "traceback"].iloc[0].startswith("Traceback")
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "1", "-q", "--retry-failed"]) == 1
+    assert "4 run now" in capsys.readouterr().out
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL mid-sweep, rerun: same dataset as an uninterrupted sweep, no duplicate, no lost run."""
+    exp_file = _write(tmp_path, "e.yaml", PLUGIN.format(fn="slow_noisy_sum", reps=10, chunk=2))
+    reference = tmp_path / "ref"
+    assert main(["sweep", str(exp_file), "--out", str(reference), "-w", "2", "-q"]) == 0
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "clustersim.cli", "sweep", str(exp_file), "--out", str(out), "-w", "2", "-q"]
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            parts = list((out / "index").glob("part-*.parquet")) if (out / "index").exists() else []
+            if len(parts) >= 2 + 3 * kills or proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, mid-sweep
+            kills += 1
+        proc.wait()
+    assert kills >= 1
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "2", "-q"]) == 0
+    result, ref = _outputs(out), _outputs(reference)
+    assert result["run_id"].is_unique and len(result) == 40
+    pd.testing.assert_frame_equal(result, ref, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        (FACTORIAL.replace("replications: 2", "replicatons: 2"), ["e.yaml:7", "replicatons", "replications"]),
+        (FACTORIAL.replace("clusters.membership_fee", "clusters.membership_fe"), ["membership_fe",
+                                                                                 "clusters.membership_fee"]),
+        (FACTORIAL.replace("[1.0, 3.0]", "[1.0, -3.0]"), ["clusters.membership_fee", "-3"]),
+        ("name: x\nseed: 1\ndesign: {kind: lhs, factors: {trust.loss_rate: {low: 0, high: 1}}}\n", ["samples"]),
+        ("name: x\nseed: 1\nmodel: nocolon\ndesign: {kind: points, points: [{a: 1}]}\n", ["nocolon"]),
+    ],
+    ids=["unknown-key", "unknown-factor", "out-of-range-level", "lhs-without-samples", "bad-model-path"],
+)
+def test_bad_experiment_files_are_refused_with_nothing_written(tmp_path, capsys, text, expect):
+    exp_file = _write(tmp_path, "e.yaml", text)
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    for piece in expect:
+        assert piece in err
+    assert not out.exists()
+
+
+def test_a_folder_of_another_experiment_is_never_mixed(tmp_path, capsys):
+    out = tmp_path / "out"
+    first = _write(tmp_path, "a.yaml", PLUGIN.format(fn="noisy_sum", reps=1, chunk=1))
+    assert main(["sweep", str(first), "--out", str(out), "-w", "1", "-q"]) == 0
+    before = sorted(p.name for p in out.rglob("*"))
+    other = _write(tmp_path, "b.yaml", PLUGIN.format(fn="noisy_sum", reps=2, chunk=1))
+    assert main(["sweep", str(other), "--out", str(out), "-w", "1", "-q"]) == 2
+    assert "never" in capsys.readouterr().err
+    assert sorted(p.name for p in out.rglob("*")) == before
+    assert main(["status", str(tmp_path)]) == 2
