@@ -80,8 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<name>); an existing folder "
                                               "of the same experiment is resumed")
     swp.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    swp.add_argument("--executor", choices=["local"], default="local",
-                     help="where runs execute (local process pool; Dask is planned)")
+    swp.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="local process pool (default), or Dask: a LocalCluster, or a cluster given by "
+                          "--scheduler / --scheduler-file")
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
     swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -327,8 +331,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             bar.set_postfix(failed=counts["failed"], refresh=False)
             bar.update(len(result.index_rows))
 
+    if (args.scheduler or args.scheduler_file) and args.executor != "dask":
+        print("clustersim sweep: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
+        return 2
+    executor = None
     try:
-        executor = LocalExecutor(args.workers)
+        if args.executor == "dask":
+            from clustersim.engine.sweep import DaskExecutor
+
+            try:
+                executor = DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
+            except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
+                print(f"clustersim sweep: cannot reach the Dask cluster: {exc}", file=sys.stderr)
+                return 2
+        else:
+            executor = LocalExecutor(args.workers)
         if bar is not None:
             from clustersim.engine.store import RunStore
 
@@ -343,6 +360,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+        if executor is not None and hasattr(executor, "close"):
+            executor.close()
     print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed, {report.remaining} remaining of "
           f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
     if report.failed:
