@@ -13,10 +13,15 @@ Notebook use::
     model.timeseries()                      # indicators, one row per quarter
     results = cs.run_scenario(scenario, replications=4)
     results.timeseries(); results.summary()
+    report = cs.sweep("experiments/my_sweep.yaml", "results/my_sweep", workers=2)   # resumable
+    cs.RunStore.open("results/my_sweep").outputs()
 """
 
 from clustersim.agents import Cluster, Firm
 from clustersim.config import Scenario
+from clustersim.engine.spec import load_experiment
+from clustersim.engine.store import RunStore
+from clustersim.engine.sweep import sweep
 from clustersim.indicators import FAMILIES, INDICATORS, by_family
 from clustersim.model import ClusterModel, NoPolicy, Policy
 from clustersim.output import write_results
@@ -41,11 +46,13 @@ __all__ = [
     "NoPolicy",
     "Policy",
     "RunResult",
+    "RunStore",
     "Scenario",
     "ScenarioError",
     "ScenarioResults",
     "apply_overrides",
     "by_family",
+    "load_experiment",
     "load_scenario",
     "replication_seed",
     "run_replication",
@@ -53,5 +60,6 @@ __all__ = [
     "scenario_from_dict",
     "scenario_hash",
     "scenario_to_dict",
+    "sweep",
     "write_results",
 ]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clustersim.progress import make_progress
+
 __all__ = ["main", "KEY_INDICATORS"]
 
 #: indicators printed at the end of a run, by family
@@ -179,22 +181,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
     n = scenario.simulation.replications
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0  # no monitor thread: the worker pool can then fork (see runner._pool_context)
-        tty = sys.stderr.isatty()
-        bar = tqdm(total=n, unit="run", desc=scenario.name, file=sys.stderr, dynamic_ncols=True,
-                   mininterval=0.2 if tty else 15.0)
-    failed = 0
+    bar = None if args.quiet else make_progress(n, scenario.name)
 
     def progress(r) -> None:
-        nonlocal failed
-        failed += 0 if r.ok else 1
         if bar is not None:
-            bar.set_postfix(failed=failed, refresh=False)
-            bar.update(1)
+            bar.update(1, failed=0 if r.ok else 1)
 
     try:
         results = run_scenario(scenario, workers=args.workers, progress=progress)
@@ -252,17 +243,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0
-        bar = tqdm(total=(len(scenarios) + 1) * replications, unit="run", desc="compare", file=sys.stderr,
-                   dynamic_ncols=True, mininterval=0.2 if sys.stderr.isatty() else 15.0)
+    bar = None if args.quiet else make_progress((len(scenarios) + 1) * replications, "compare")
     try:
         comparison = compare_scenarios(scenarios, baseline, replications=replications, seed=seed, steps=args.steps,
                                        workers=args.workers,
-                                       progress=(lambda name, r: bar.update(1)) if bar is not None else None)
+                                       progress=((lambda name, r: bar.update(1, failed=0 if r.ok else 1))
+                                                 if bar is not None else None))
     except ValueError as exc:
         print(f"clustersim compare: {exc}", file=sys.stderr)
         return 2
@@ -316,24 +302,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return 2
     out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
     total = len(experiment.points) * experiment.spec.replications
-    bar = None
-    counts = {"failed": 0}
-    if not args.quiet:
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0
-        bar = tqdm(total=total, unit="run", desc=experiment.spec.name, file=sys.stderr, dynamic_ncols=True,
-                   mininterval=0.2 if sys.stderr.isatty() else 15.0)
-
-    def progress(result) -> None:
-        counts["failed"] += sum(r["status"] == "failed" for r in result.index_rows)
-        if bar is not None:
-            bar.set_postfix(failed=counts["failed"], refresh=False)
-            bar.update(len(result.index_rows))
-
     if (args.scheduler or args.scheduler_file) and args.executor != "dask":
         print("clustersim sweep: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
         return 2
+    bar = None
+
+    def progress(result) -> None:
+        if bar is not None:
+            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
+
     executor = None
     try:
         if args.executor == "dask":
@@ -346,13 +323,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 return 2
         else:
             executor = LocalExecutor(args.workers)
-        if bar is not None:
+        if not args.quiet:
             from clustersim.engine.store import RunStore
 
-            try:
-                bar.update(len(RunStore.open(out).index()) if out.exists() and any(out.iterdir()) else 0)
-            except (StoreMismatchError, OSError, ValueError):
-                pass
+            stored = 0
+            if (out / "experiment.json").exists():
+                try:
+                    stored = len(RunStore.open(out).index())
+                except (StoreMismatchError, OSError, ValueError):
+                    stored = 0
+            bar = make_progress(total, experiment.spec.name, initial=stored)
         report = run_sweep(experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress)
     except StoreMismatchError as exc:
         print(f"clustersim sweep: {exc}", file=sys.stderr)

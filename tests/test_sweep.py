@@ -171,3 +171,41 @@ def test_a_folder_of_another_experiment_is_never_mixed(tmp_path, capsys):
     assert "never" in capsys.readouterr().err
     assert sorted(p.name for p in out.rglob("*")) == before
     assert main(["status", str(tmp_path)]) == 2
+
+
+def test_adaptive_chunks_aim_at_the_target_duration_and_cover_every_run_once(tmp_path):
+    from clustersim.engine.evaluate import ChunkResult
+    from clustersim.engine.sweep import _AdaptiveChunks
+
+    exp = load_experiment(_write(tmp_path, "e.yaml", PLUGIN.format(fn="noisy_sum", reps=25, chunk=1)
+                                 .replace("chunk_size: 1\n", "")))
+    chunks = _AdaptiveChunks(exp, list(range(100)), workers=1, target=0.5)
+    it = iter(chunks)
+    first = next(it)
+    assert len(first.tasks) <= 2  # a probe before any run time is known
+    chunks.observe(ChunkResult([{"seconds": 0.01}] * len(first.tasks), None, None))
+    second = next(it)
+    assert len(second.tasks) == min(50, -(-(100 - len(first.tasks)) // 2))  # target/time, capped to share work
+    seen = [t.run_id for c in (first, second, *it) for t in c.tasks]
+    assert seen == list(range(100))
+
+
+def test_python_api_in_a_threaded_process_like_a_notebook(tmp_path):
+    """A notebook kernel runs threads: the pool then uses a fork server; results are unchanged."""
+    import threading
+
+    import clustersim as cs
+
+    exp_file = _write(tmp_path, "e.yaml", PLUGIN.format(fn="noisy_sum", reps=3, chunk=2))
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert threading.active_count() > 1
+        report = cs.sweep(exp_file, tmp_path / "nb", workers=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert report.ok == 12 and report.failed == 0
+    cs.sweep(exp_file, tmp_path / "serial", workers=1)
+    pd.testing.assert_frame_equal(_outputs(tmp_path / "nb"), _outputs(tmp_path / "serial"), check_exact=True)

@@ -26,7 +26,7 @@ from clustersim.engine.store import RunStore
 from clustersim.output import git_commit, package_versions
 from clustersim.runner import _pool_context, default_workers
 
-__all__ = ["DaskExecutor", "LocalExecutor", "SweepReport", "run_sweep", "sweep_status", "make_chunks"]
+__all__ = ["DaskExecutor", "LocalExecutor", "sweep", "SweepReport", "run_sweep", "sweep_status", "make_chunks"]
 
 
 class LocalExecutor:
@@ -57,14 +57,48 @@ class LocalExecutor:
                         pending.add(pool.submit(fn, nxt))
 
 
+def _chunk(experiment: Experiment, run_ids: list[int]) -> Chunk:
+    r = experiment.spec.replications
+    tasks = tuple(RunTask(run_id=rid, point_id=rid // r, replication=rid % r, params=experiment.params[rid // r])
+                  for rid in run_ids)
+    return Chunk(model=experiment.model, root_seed=experiment.spec.seed,
+                 timeseries=experiment.spec.outputs.timeseries, tasks=tasks)
+
+
 def make_chunks(experiment: Experiment, run_ids: list[int], chunk_size: int) -> Iterator[Chunk]:
     """Chunks of ``chunk_size`` runs, in run-id order."""
-    r = experiment.spec.replications
     for start in range(0, len(run_ids), chunk_size):
-        tasks = tuple(RunTask(run_id=rid, point_id=rid // r, replication=rid % r,
-                              params=experiment.params[rid // r]) for rid in run_ids[start:start + chunk_size])
-        yield Chunk(model=experiment.model, root_seed=experiment.spec.seed,
-                    timeseries=experiment.spec.outputs.timeseries, tasks=tasks)
+        yield _chunk(experiment, run_ids[start:start + chunk_size])
+
+
+class _AdaptiveChunks:
+    """Chunks sized so that one takes about ``target`` seconds, from the run times measured so far.
+
+    The first chunks are small probes; later ones hold ``target / seconds per run`` runs, but never more
+    than a share of what remains that keeps every worker busy to the end. Sizes change only how runs are
+    grouped into tasks, never a result (a run's seed depends on its replication only).
+    """
+
+    def __init__(self, experiment: Experiment, run_ids: list[int], workers: int, target: float) -> None:
+        self.experiment, self.run_ids, self.workers, self.target = experiment, run_ids, workers, target
+        self.per_run: float | None = None
+        self.sizes: list[int] = []
+
+    def observe(self, result: ChunkResult) -> None:
+        secs = [row["seconds"] for row in result.index_rows]
+        if secs:
+            mean = sum(secs) / len(secs)
+            self.per_run = mean if self.per_run is None else 0.7 * self.per_run + 0.3 * mean
+
+    def __iter__(self) -> Iterator[Chunk]:
+        i, n = 0, len(self.run_ids)
+        while i < n:
+            left = n - i
+            fair = max(1, math.ceil(left / (2 * self.workers)))
+            size = min(2, fair) if self.per_run is None else min(fair, max(1, round(self.target / self.per_run)))
+            self.sizes.append(size)
+            yield _chunk(self.experiment, self.run_ids[i:i + size])
+            i += size
 
 
 @dataclass
@@ -83,8 +117,11 @@ class SweepReport:
 
 
 def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_failed: bool = False,
-              progress: Callable[[ChunkResult], None] | None = None) -> SweepReport:
+              progress: Callable[[ChunkResult], None] | None = None, task_seconds: float = 2.0) -> SweepReport:
     """Run (or resume) ``experiment`` into the store at ``out``; return counts.
+
+    Runs are grouped into tasks of about ``task_seconds`` (measured as the sweep goes), unless the
+    experiment sets ``chunk_size``.
 
     Raises :class:`~clustersim.engine.store.StoreMismatchError` if ``out`` holds another experiment.
     """
@@ -95,14 +132,21 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     skip = done | (set() if retry_failed else failed)
     todo = [rid for rid in range(total) if rid not in skip]
     workers = getattr(executor, "workers", 1)
-    size = experiment.spec.chunk_size or max(1, min(50, math.ceil(len(todo) / (8 * workers)) if todo else 1))
+    fixed = experiment.spec.chunk_size
+    adaptive = None if fixed else _AdaptiveChunks(experiment, todo, workers, task_seconds)
+    chunks = make_chunks(experiment, todo, fixed) if fixed else iter(adaptive)
     started = time.time()
     meta = {"started": started, "host": socket.gethostname(), "platform": platform.platform(),
             "versions": package_versions(), "git": git_commit(), "workers": workers,
-            "executor": type(executor).__name__, "chunk_size": size, "source": experiment.source}
-    store.write_metadata({**store.read_metadata(), "last_session": meta})
-    for result in executor.map_unordered(evaluate_chunk, make_chunks(experiment, todo, size)):
+            "executor": type(executor).__name__, "chunk_size": fixed or f"adaptive, about {task_seconds} s",
+            "source": experiment.source}
+    store.write_metadata({**store.read_metadata(), "experiment": experiment.resolved(),
+                          "identity": experiment.identity(), "root_seed": experiment.spec.seed,
+                          "source": experiment.source, "last_session": meta})
+    for result in executor.map_unordered(evaluate_chunk, chunks):
         store.write_chunk(result.index_rows, result.outputs, result.timeseries)
+        if adaptive is not None:
+            adaptive.observe(result)
         if progress is not None:
             progress(result)
     index = store.index()
@@ -169,3 +213,32 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def sweep(experiment: str | Path | Experiment, out: str | Path, *, workers: int | None = None,
+          executor: str = "local", scheduler: str | None = None, scheduler_file: str | None = None,
+          retry_failed: bool = False, progress: bool = False) -> SweepReport:
+    """Run or resume a sweep from Python (a notebook, a script): the powers of ``clustersim sweep``.
+
+    ``experiment`` is an experiment file or a loaded :class:`~clustersim.engine.spec.Experiment`. Results
+    load with ``RunStore.open(out).outputs()``. ``progress=True`` shows a notebook-friendly bar (tqdm.auto).
+    Parallel runs work from a notebook: the local pool uses a
+    fork server when the calling process runs several threads (as a notebook kernel does).
+    """
+    from clustersim.engine.spec import load_experiment
+    from clustersim.progress import make_progress
+
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    ex: Any = (DaskExecutor(scheduler, scheduler_file, workers) if executor == "dask" else LocalExecutor(workers))
+    bar = make_progress(len(exp.points) * exp.spec.replications, exp.spec.name, notebook=progress) if progress \
+        else None
+    try:
+        return run_sweep(exp, Path(out), executor=ex, retry_failed=retry_failed,
+                         progress=(lambda r: bar.update(len(r.index_rows),
+                                                        failed=sum(x["status"] == "failed" for x in r.index_rows)))
+                         if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        if hasattr(ex, "close"):
+            ex.close()
