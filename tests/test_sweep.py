@@ -209,3 +209,18 @@ def test_python_api_in_a_threaded_process_like_a_notebook(tmp_path):
     assert report.ok == 12 and report.failed == 0
     cs.sweep(exp_file, tmp_path / "serial", workers=1)
     pd.testing.assert_frame_equal(_outputs(tmp_path / "nb"), _outputs(tmp_path / "serial"), check_exact=True)
+
+
+def test_sweep_folder_is_readable_by_pyarrow_and_duckdb(tmp_path):
+    import duckdb
+    import pyarrow.dataset as ds
+
+    exp_file = _write(tmp_path, "e.yaml", PLUGIN.format(fn="noisy_sum", reps=3, chunk=2))
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "-w", "1", "-q"]) == 0
+    table = ds.dataset(out / "outputs", format="parquet").to_table()
+    assert table.num_rows == 12 and set(table.column_names) >= {"run_id", "y"}
+    rows = duckdb.sql(f"select count(*), count(distinct run_id), avg(y) from "
+                      f"read_parquet('{out / 'outputs'}/part-*.parquet')").fetchall()[0]
+    assert rows[0] == rows[1] == 12
+    assert abs(rows[2] - _outputs(out)["y"].mean()) < 1e-12
