@@ -224,3 +224,12 @@ def test_sweep_folder_is_readable_by_pyarrow_and_duckdb(tmp_path):
                       f"read_parquet('{out / 'outputs'}/part-*.parquet')").fetchall()[0]
     assert rows[0] == rows[1] == 12
     assert abs(rows[2] - _outputs(out)["y"].mean()) < 1e-12
+
+
+def test_shipped_experiment_files_load():
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert files
+    for f in files:
+        exp = load_experiment(f)
+        assert len(exp.points) * exp.spec.replications > 0
+        assert f.read_text().startswith("# Question:")
