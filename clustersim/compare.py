@@ -28,10 +28,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import platform
-import socket
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,7 +46,7 @@ from scipy import stats as _stats  # noqa: E402
 
 from clustersim.config import Scenario  # noqa: E402
 from clustersim.indicators import FAMILIES, INDICATORS, by_family  # noqa: E402
-from clustersim.output import git_commit, package_versions, publish_folder, write_parquet  # noqa: E402
+from clustersim.output import provenance, publish_folder, write_parquet  # noqa: E402
 from clustersim.plots import FAMILY_TITLES, indicator_grid, mean_and_ci, style_indicator_axis  # noqa: E402
 from clustersim.runner import LATE_WINDOW, RunResult, ScenarioResults, replication_seed, run_scenario  # noqa: E402
 from clustersim.scenario_io import scenario_hash, scenario_to_dict  # noqa: E402
@@ -607,13 +603,8 @@ def _write_all(comparison: Comparison, d: Path, *, figures: bool, command: list[
                         "(public_spending_s - public_spending_b); undefined (NaN) when the extra public "
                         "spending is 0",
         },
-        "units": {"step": "one quarter", "money": "k€ (flows per quarter unless stated)",
-                  "size": "employees"},
-        "versions": package_versions(),
-        "git": git_commit(),
-        "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        **provenance(command),
         "workers": comparison.workers,
-        "command": command if command is not None else sys.argv,
         "started": _iso(comparison.started),
         "finished": _iso(comparison.finished),
         "wall_seconds": round(comparison.finished - comparison.started, 3),

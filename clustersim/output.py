@@ -40,7 +40,8 @@ import pandas as pd
 from clustersim.runner import ScenarioResults, replication_seed
 from clustersim.scenario_io import scenario_hash, scenario_to_dict
 
-__all__ = ["write_results", "publish_folder", "new_results_dir", "package_versions", "git_commit", "OutputExistsError"]
+__all__ = ["OutputExistsError", "git_commit", "new_results_dir", "package_versions", "provenance", "publish_folder",
+           "write_results"]
 
 PACKAGES = ("clustersim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "networkx", "scipy",
             "ruamel.yaml")
@@ -71,6 +72,17 @@ def git_commit(path: Path | None = None) -> dict[str, Any]:
         return {"commit": head, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
+
+
+def provenance(command: list[str] | None = None) -> dict[str, Any]:
+    """What every results folder records about how it was made: units, versions, git commit, host, command."""
+    return {
+        "units": {"step": "one quarter", "money": "k€ (flows per quarter unless stated)", "size": "employees"},
+        "versions": package_versions(),
+        "git": git_commit(),
+        "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "command": command if command is not None else sys.argv,
+    }
 
 
 def _slug(text: str) -> str:
@@ -195,13 +207,8 @@ def _write_all(results: ScenarioResults, d: Path, *, source, overrides, command,
                           "status": "ok" if r.ok else "failed", "seconds": round(r.seconds, 4)}
                          for r in results.runs],
         "steps": int(ts["step"].max()) if ts is not None else None,
-        "units": {"step": "one quarter", "money": "k€ (flows per quarter unless stated)",
-                  "size": "employees"},
-        "versions": package_versions(),
-        "git": git_commit(),
-        "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        **provenance(command),
         "workers": results.workers,
-        "command": command if command is not None else sys.argv,
         "started": _dt.datetime.fromtimestamp(results.started, _dt.UTC).isoformat(),
         "finished": _dt.datetime.fromtimestamp(results.finished, _dt.UTC).isoformat(),
         "wall_seconds": round(results.finished - results.started, 3),
