@@ -204,12 +204,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ok = len(results.ok_runs)
     print(f"\n{scenario.name}: {ok} of {n} replications ok, {results.finished - results.started:.1f} s "
           f"on {results.workers} worker(s); root seed {results.root_seed}")
+    if scenario.policy.constitution.mode == "directive_counterfactual":
+        print("COUNTERFACTUAL: in this scenario the authority assigns firms to clusters (directive mode); it is "
+              "a test of the claim that directive policy fails, not a policy option")
     if ok:
         print(f"final quarter, across replications:\n{_summary_table(results)}")
+        print(_spending_text(results))
     if results.failed_runs:
         print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
     print(f"results: {path}")
     return 1 if results.failed_runs else 0
+
+
+def _spending_text(results) -> str:
+    """Public spending per replication by funder and instrument (or a line saying there was none)."""
+    table = results.spending_by_instrument()
+    if not len(table):
+        return "public spending: none (no public policy in this scenario)"
+    lines = ["public spending per replication (k€), by funder and instrument:",
+             f"{'funder':<8} {'instrument':<20} {'phase':<14} {'total':>12} {'per year':>12}"]
+    for row in table.itertuples():
+        lines.append(f"{row.funder:<8} {row.instrument:<20} {row.phase:<14} {row.total_per_replication:>12,.1f} "
+                     f"{row.per_year_per_replication:>12,.1f}")
+    lines.append(f"{'all':<8} {'':<20} {'':<14} {table['total_per_replication'].sum():>12,.1f} "
+                 f"{table['per_year_per_replication'].sum():>12,.1f}")
+    return "\n".join(lines)
 
 
 #: indicators printed at the end of a comparison

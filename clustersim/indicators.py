@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Indicator", "INDICATORS", "FAMILIES", "SURVIVAL_WINDOW", "compute_indicators", "by_family"]
 
-FAMILIES = ("competitiveness", "durability", "leverage", "mechanisms")
+FAMILIES = ("competitiveness", "durability", "leverage", "policy", "mechanisms")
 
 #: quarters after which a cluster's survival is measured (three years, as in the programmes' evaluations)
 SURVIVAL_WINDOW = 12
@@ -77,6 +77,22 @@ INDICATORS: dict[str, Indicator] = {
     "spillover_nonmembers": _I("leverage", "capability/quarter",
                                "capability gained by non-members through horizontal links"),
     "public_spending": _I("leverage", "k€/quarter", "public money spent this quarter (policy scenarios)"),
+    "public_spending_cumulative": _I("leverage", "k€", "public money spent since the start"),
+    # public policy
+    "supported_clusters": _I("policy", "clusters", "active clusters receiving public support (labelled)"),
+    "clusters_formed_policy": _I("policy", "clusters",
+                                 "clusters formed through top-down identification, calls for projects or "
+                                 "directive assignment (cumulative)"),
+    "applications": _I("policy", "applications", "applications to calls for projects (cumulative)"),
+    "selection_rate": _I("policy", "share",
+                         "projects selected over applications, all calls so far (0 before any application)"),
+    "survival_after_support": _I("policy", "share",
+                                 "share of clusters whose support ended (planned phase-out or de-labelling) "
+                                 "that are still active (1 when no support has ended)"),
+    "delabelled": _I("policy", "clusters", "clusters de-labelled by evaluation (cumulative)"),
+    "assigned_share": _I("policy", "share",
+                         "share of memberships in clusters the authority created by assignment (directive "
+                         "counterfactual)"),
     # mechanisms' own diagnostics
     "cooperation_rate": _I("mechanisms", "share", "share of memberships contributing this quarter"),
     "critical_mass_rate": _I("mechanisms", "share",
@@ -108,6 +124,11 @@ def _mean(x: np.ndarray, default: float = 0.0) -> float:
     return float(x.mean()) if len(x) else default
 
 
+def _policy_total(model: ClusterModel) -> float:
+    treasury = getattr(model.policy, "treasury", None)
+    return float(treasury.total) if treasury is not None else 0.0
+
+
 def compute_indicators(model: ClusterModel) -> dict[str, float]:
     """All indicators of :data:`INDICATORS` for the model's current state."""
     F, C, mem = model.firms, model.clusters, model.memberships
@@ -122,6 +143,8 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
     formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
     n_old = int(formed_old.sum())
     attempted = st.get("actions_attempted", 0.0)
+    pc = model.policy_counters
+    ended = C.support_ended[: C.n] >= 0
     out = {
         "relative_productivity": float(np.average(F.prod[rows] / model.frontier, weights=size)) if len(rows) else 0.0,
         "export_share": float(F.export_revenue[rows].sum() / model.demand.sum()),
@@ -150,6 +173,14 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "member_purchases_from_nonmembers": st.get("member_purchases_from_nonmembers", 0.0),
         "spillover_nonmembers": st.get("spillover_nonmembers", 0.0),
         "public_spending": st.get("public_spending", 0.0),
+        "public_spending_cumulative": _policy_total(model),
+        "supported_clusters": float((C.supported[live]).sum()),
+        "clusters_formed_policy": float((C.founded_mode[: C.n] > 0).sum()),
+        "applications": float(pc["applications"]),
+        "selection_rate": float(pc["selected"] / pc["applications"]) if pc["applications"] else 0.0,
+        "survival_after_support": float(C.alive[: C.n][ended].mean()) if ended.any() else 1.0,
+        "delabelled": float(pc["delabelled"]),
+        "assigned_share": (float((C.founded_mode[mem.cluster] == 3).sum() / len(mem)) if len(mem) else 0.0),
         "cooperation_rate": st.get("cooperation_rate", 0.0),
         "critical_mass_rate": float(st.get("actions_success", 0.0) / attempted) if attempted else 0.0,
         "gain_moyens": st.get("moyens_gain", 0.0),

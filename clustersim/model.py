@@ -45,11 +45,14 @@ from clustersim.orientations import (
 )
 from clustersim.state import ClusterTable, FirmTable, MembershipTable
 
-__all__ = ["ClusterModel", "Policy", "NoPolicy", "POLICY_PHASES", "LEAVE_REASONS"]
+__all__ = ["ClusterModel", "Policy", "NoPolicy", "POLICY_PHASES", "LEAVE_REASONS", "FOUNDED_MODES"]
 
 POLICY_PHASES = ("start", "before_actions", "after_actions", "end")
 LEAVE_REASONS = ("negative_benefit", "firm_exit", "dissolution")
 STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY, STAGE_DECLINE, STAGE_DISSOLVED = range(5)
+#: how a cluster came into being (``ClusterTable.founded_mode``)
+FOUNDED_MODES = ("bottom_up", "identification", "call", "directive")
+MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE = range(4)
 
 
 class Policy(Protocol):
@@ -101,7 +104,21 @@ class ClusterModel(mesa.Model):
         super().__init__(rng=rng)
         self.scenario_config = scenario if scenario is not None else Scenario()
         self.p = self.scenario_config
-        self.policy: Policy = policy if policy is not None else NoPolicy()
+        if policy is None:
+            from clustersim.policy import build_policy
+
+            policy = build_policy(self.p)
+        self.policy: Policy = policy
+        # region-wide effects of public instruments, neutral without them (set by the policy each quarter)
+        self.noise_factor = 1.0  # data sharing: firms' information noise × this
+        self.contribution_factor = 1.0  # legal framework: joint-product and club contributions × this
+        self.trust_loss_factor = 1.0  # legal framework: trust lost after a defection × this
+        self.matchmaking_left = 0  # intermediary: proposals it can still help this quarter
+        self.matchmaking_extra = 0  # best-matching firms it introduces to a proposer
+        self.matchmaking_noise = 1.0  # candidates' information noise × this when helped
+        self.policy_counters: dict[str, float] = {k: 0 for k in (
+            "applications", "eligible", "selected", "labelled", "delabelled", "support_ended", "evaluations",
+            "identified_groups", "assigned_memberships", "matchmaking_services", "validated")}
         p = self.p
         n = p.simulation.n_firms
         self.K = p.region.n_capabilities
@@ -128,7 +145,7 @@ class ClusterModel(mesa.Model):
         self.ledger: dict[str, float] = {k: 0.0 for k in (
             "initial_capital", "entrant_capital", "exit_capital", "revenue", "inputs", "wages", "fixed_costs",
             "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
-            "coordination_spending", "payout", "public_funding", "fund_lost")}
+            "coordination_spending", "payout", "public_funding", "fund_lost", "public_cofunding")}
         self.counters: dict[str, float] = {k: 0 for k in (
             "investors", "startups", "exits", "clusters_formed", "clusters_dissolved", "joins",
             *(f"leave_{r}" for r in LEAVE_REASONS))}
@@ -297,10 +314,12 @@ class ClusterModel(mesa.Model):
         ev = np.minimum(1.0, age / max(1, p.emergence_age))
         gross = fit * ((1 - ev) * p.prospect_value + ev * C.reputation[clusters])
         if noise:
-            gross = gross * (1 + self.p.learning.information_noise * self.rng.standard_normal(len(rows)))
+            sd = self.p.learning.information_noise * self.noise_factor * (1 - C.clarity[clusters])
+            gross = gross * (1 + sd * self.rng.standard_normal(len(rows)))
         o = self.p.orientations
-        contributions = (C.orient[clusters, 1] * o.products_markets.contribution
-                         + C.orient[clusters, 2] * o.club.contribution)
+        contributions = self.contribution_factor * (
+            C.orient[clusters, 1] * o.products_markets.contribution * (1 - C.cofund_rate[clusters])
+            + C.orient[clusters, 2] * o.club.contribution)
         return fit, gross - p.membership_fee - contributions
 
     # ------------------------------------------------------------------ the step
@@ -420,7 +439,8 @@ class ClusterModel(mesa.Model):
             t_before = self.trust.value[tslots].copy()
             ctx = ActionContext(f=f, c=c, coop=coop, n_clusters=nc, orient=C.orient[:nc], domain=C.domain[:nc],
                                 effectiveness=eff, size=F.size, need=F.need, cap=F.cap, thresholds=self.thresholds,
-                                rng=self.rng)
+                                rng=self.rng, contribution_factor=self.contribution_factor,
+                                pooled_relief=C.pooled_relief[:nc], learning_boost=C.learning_boost[:nc])
             o = p.orientations
             mo = moyens_action(ctx, o.moyens)
             pm = products_markets_action(ctx, o.products_markets)
@@ -429,7 +449,8 @@ class ClusterModel(mesa.Model):
             # trust: up after a partner cooperated, down (faster) after it free-rode
             tp = p.trust
             tv = self.trust.value[tslots]
-            self.trust.value[tslots] = np.where(coop[lj], tv + tp.gain_rate * (1 - tv), tv - tp.loss_rate * tv)
+            loss = tp.loss_rate * self.trust_loss_factor
+            self.trust.value[tslots] = np.where(coop[lj], tv + tp.gain_rate * (1 - tv), tv - loss * tv)
             seen = np.bincount(li, minlength=len(f))
             tsum = np.bincount(li, weights=self.trust.value[tslots], minlength=len(f))
             tw = p.trust.update_weight
@@ -448,6 +469,8 @@ class ClusterModel(mesa.Model):
             # per-membership realised net benefit and cash flows
             benefit = mo.benefit + pm.benefit + cl.benefit + leak_gain.mean(axis=1) * cv[f]
             cost = mo.cost + pm.cost + cl.cost
+            public = self._cofunding(c, nc, mo.cost + pm.cost)
+            cost = cost - public
             net = benefit - cost - fee - leak_cost
             lw = p.learning.memory_weight
             mem.memory = (1 - lw) * mem.memory + lw * net
@@ -510,6 +533,24 @@ class ClusterModel(mesa.Model):
         F.size[rows] = np.maximum(1.0, F.size[rows] * (1 + np.clip(fm.employment_adjustment * rel,
                                                                     -fm.max_growth, fm.max_growth)))
         F.neg_streak[rows] = np.where(F.capital[rows] < 0, F.neg_streak[rows] + 1, 0)
+
+    def _cofunding(self, c: np.ndarray, nc: int, eligible: np.ndarray) -> np.ndarray:
+        """Public co-funding of collaborative projects, per membership (k€ this quarter).
+
+        A supported cluster's funders pay ``cofund_rate`` of its members' eligible costs (Moyens pooled costs
+        and joint-product contributions), at most its ``cofund_allowance`` (money the funders set aside for it
+        this quarter); each member's share follows its own eligible cost.
+        """
+        C = self.clusters
+        C.cofund_paid[:nc] = 0.0
+        rate = C.cofund_rate[:nc]
+        if not rate.any():
+            return np.zeros(len(c))
+        total = np.bincount(c, weights=eligible, minlength=nc)
+        paid = np.minimum(rate * total, np.maximum(C.cofund_allowance[:nc], 0.0))
+        C.cofund_paid[:nc] = paid
+        self.ledger["public_cofunding"] += float(paid.sum())
+        return np.divide(paid[c] * eligible, total[c], out=np.zeros(len(c)), where=total[c] > 0)
 
     def _alignment(self, f: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / alignment_distance, ≥ 0."""
@@ -647,9 +688,9 @@ class ClusterModel(mesa.Model):
         self.counters[f"leave_{reason}"] += int(mask.sum())
         mem.keep(~mask)
 
-    def _add_memberships(self, f: np.ndarray, c: np.ndarray, memory: np.ndarray) -> None:
+    def _add_memberships(self, f: np.ndarray, c: np.ndarray, memory: np.ndarray, locked_until: int = -1) -> None:
         F, C = self.firms, self.clusters
-        self.memberships.add(f, c, self.now, memory, self.p.trust.initial)
+        self.memberships.add(f, c, self.now, memory, self.p.trust.initial, locked_until)
         F.n_memberships[: F.n] += np.bincount(f, minlength=F.n)
         C.size[: C.n] += np.bincount(c, minlength=C.n)
         C.joins[: C.n] += np.bincount(c, minlength=C.n)
@@ -661,7 +702,7 @@ class ClusterModel(mesa.Model):
         if not len(mem):
             return
         tenure = self.now - mem.joined
-        leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold)
+        leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold) & (mem.locked_until < self.now)
         self.step_stats["leaves"] = float(leave.sum())
         self._left_now = mem.firm[leave] * (1 << 32) + mem.cluster[leave]
         self._remove_memberships(leave, "negative_benefit")
@@ -695,7 +736,7 @@ class ClusterModel(mesa.Model):
                 cand_f.extend(np.repeat(asks, counts).tolist())
                 cand_c.extend(mem.cluster[order[k]].tolist())
         # awareness of a random cluster
-        aware = free[self.rng.random(len(free)) < p.awareness_probability]
+        aware = free[self.rng.random(len(free)) < p.awareness_probability * self._awareness(free)]
         if len(aware):
             cand_f.extend(aware.tolist())
             cand_c.extend(live[self.rng.integers(0, len(live), len(aware))].tolist())
@@ -728,6 +769,11 @@ class ClusterModel(mesa.Model):
             self.counters["joins"] += len(jf)
             self.step_stats["joins"] = float(len(jf))
 
+    def _awareness(self, rows: np.ndarray) -> np.ndarray:
+        """Awareness campaigns: each firm's chances of hearing of a cluster or proposing one, × (1 + boost)."""
+        F = self.firms
+        return 1 + F.aware_boost[rows] * (F.aware_until[rows] >= self.now)
+
     def _form_clusters(self) -> None:
         """Bottom-up formation: a firm proposes, partners with a common interest accept (SKIN-style)."""
         F, p = self.firms, self.p.clusters
@@ -736,44 +782,89 @@ class ClusterModel(mesa.Model):
         can = rows[(F.n_memberships[rows] < maxm) & (F.capital[rows] > 0)]
         if not len(can):
             return
-        init = can[self.rng.random(len(can)) < p.initiative_probability * F.coop[can]]
+        init = can[self.rng.random(len(can)) < p.initiative_probability * F.coop[can] * self._awareness(can)]
         if not len(init):
             return
         init = self.rng.permutation(init)  # no firm gets first pick of partners by its row number
-        indptr, nbr = self._adjacency()
         used: set[int] = set()
-        weights = np.array([p.purpose_weight_moyens, p.purpose_weight_products_markets, p.purpose_weight_club])
-        purposes = (self.rng.choice(3, size=len(init), p=weights / weights.sum()) if weights.sum() > 0
-                    else self.rng.integers(0, 3, size=len(init)))
+        purposes = self.draw_purposes(len(init))
         for i, purpose in zip(init.tolist(), purposes.tolist(), strict=True):
             if i in used or F.n_memberships[i] >= maxm:
                 continue
-            partners = nbr[indptr[i]: indptr[i + 1]]
-            randoms = rows[self.rng.integers(0, len(rows), p.partner_search_sample)]
-            cand = np.unique(np.concatenate([partners, randoms]))
-            cand = cand[(cand != i) & (F.n_memberships[cand] < maxm) & F.alive[cand]]
-            cand = np.array([j for j in cand.tolist() if j not in used], dtype=np.int64)
-            if len(cand) < p.min_founders - 1:
+            found = self.assemble(i, purpose, used, p.min_founders, p.max_size)
+            if found is None:
                 continue
-            scores = self.interest(cand, np.ones(3), np.full(len(cand), F.need[i]), F.cap[i])
-            best = scores[:, purpose]  # candidates judge the proposal on its purpose
-            prospect = best * p.prospect_value * (1 + self.p.learning.information_noise
-                                                  * self.rng.standard_normal(len(cand))) - p.membership_fee
-            accept = (best >= p.attraction_threshold) & (prospect > p.join_threshold)
-            accept &= self.rng.random(len(cand)) < F.coop[cand]  # willingness to engage
-            founders = cand[accept]
-            if len(founders) + 1 < p.min_founders:
-                continue
-            founders = founders[np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
-            sc = scores[accept][np.argsort(-best[accept], kind="stable")][: p.max_size - 1]
+            founders, sc = found
             self._create_cluster(i, founders, sc, purpose)
             used.add(i)
             used.update(founders.tolist())
 
+    def draw_purposes(self, k: int) -> np.ndarray:
+        """Founding purposes (0 Moyens, 1 Produits/Marchés, 2 Club) of ``k`` proposals, by the schema weights."""
+        p = self.p.clusters
+        weights = np.array([p.purpose_weight_moyens, p.purpose_weight_products_markets, p.purpose_weight_club])
+        return (self.rng.choice(3, size=k, p=weights / weights.sum()) if weights.sum() > 0
+                else self.rng.integers(0, 3, size=k))
+
+    def assemble(self, i: int, purpose: int, used: set[int], min_size: int, max_size: int
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Firm ``i`` looks for partners for a project of ``purpose``; returns (founders, their interest
+        scores), best first, or None when fewer than ``min_size − 1`` accept.
+
+        Candidates are its link partners and a random sample of the region; with the intermediary's help
+        (matchmaking), also the best-matching firms of the region, and the candidates judge the proposal
+        with less information noise. Each candidate accepts from its own interest and expected benefit.
+        """
+        F, p = self.firms, self.p.clusters
+        rows = self.alive_rows
+        maxm = self.p.firms.max_memberships
+        indptr, nbr = self._adjacency()
+        partners = nbr[indptr[i]: indptr[i + 1]]
+        randoms = rows[self.rng.integers(0, len(rows), p.partner_search_sample)]
+        pool = [partners, randoms]
+        noise = self.p.learning.information_noise * self.noise_factor
+        if self.matchmaking_left > 0 and self.matchmaking_extra > 0:
+            self.matchmaking_left -= 1
+            self.policy_counters["matchmaking_services"] += 1
+            self.step_stats["matchmaking_services"] = self.step_stats.get("matchmaking_services", 0.0) + 1
+            free = rows[(F.n_memberships[rows] < maxm) & (rows != i)]
+            free = free[~np.isin(free, np.fromiter(used, dtype=np.int64, count=len(used)))]
+            if len(free):
+                fit = self.interest(free, np.ones(3), np.full(len(free), F.need[i]), F.cap[i])[:, purpose]
+                pool.append(free[np.argsort(-fit, kind="stable")[: self.matchmaking_extra]])
+            noise *= self.matchmaking_noise
+        cand = np.unique(np.concatenate(pool))
+        cand = cand[(cand != i) & (F.n_memberships[cand] < maxm) & F.alive[cand]]
+        cand = np.array([j for j in cand.tolist() if j not in used], dtype=np.int64)
+        if len(cand) < min_size - 1:
+            return None
+        return self.consider(i, purpose, cand, noise, min_size, max_size)
+
+    def consider(self, i: int, purpose: int, cand: np.ndarray, noise: float, min_size: int, max_size: int
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Candidates ``cand`` judge firm ``i``'s proposal of ``purpose``; each accepts voluntarily when its
+        interest clears the attraction threshold, its noisy expected benefit clears the join threshold, and
+        its cooperativeness lets it engage. Returns (accepting founders, their interest scores), best first,
+        at most ``max_size − 1``, or None when fewer than ``min_size − 1`` accept."""
+        F, p = self.firms, self.p.clusters
+        scores = self.interest(cand, np.ones(3), np.full(len(cand), F.need[i]), F.cap[i])
+        best = scores[:, purpose]  # candidates judge the proposal on its purpose
+        prospect = best * p.prospect_value * (1 + noise * self.rng.standard_normal(len(cand))) - p.membership_fee
+        accept = (best >= p.attraction_threshold) & (prospect > p.join_threshold)
+        accept &= self.rng.random(len(cand)) < F.coop[cand]  # willingness to engage
+        founders = cand[accept]
+        if len(founders) + 1 < min_size:
+            return None
+        order = np.argsort(-best[accept], kind="stable")[: max_size - 1]
+        return founders[order], scores[accept][order]
+
     def _create_cluster(self, initiator: int, founders: np.ndarray, scores: np.ndarray, purpose: int,
-                        mode: int = 0) -> int:
+                        mode: int = MODE_BOTTOM_UP, locked_until: int = -1) -> int:
         """A new cluster: the founding purpose at full intensity, the other orientations at the founders'
-        mean interest in them (clusters pursue several orientations, not mutually exclusive)."""
+        mean interest in them (clusters pursue several orientations, not mutually exclusive).
+
+        ``mode`` records how it came into being (:data:`FOUNDED_MODES`); ``locked_until`` > now only in the
+        directive counterfactual, where members are assigned and may not leave before that quarter."""
         F, C = self.firms, self.clusters
         row = int(C.add_rows(1)[0])
         mix = scores.mean(axis=0)
@@ -793,9 +884,14 @@ class ClusterModel(mesa.Model):
         C.coordination[row] = 1.0
         C.stage[row] = STAGE_EMERGENCE
         C.founded_mode[row] = mode
+        C.labelled_at[row] = -1
+        C.support_ended[row] = -1
+        C.last_training[row] = -1
+        C.funding_weight[row] = 1.0
+        C.score[row] = np.nan
         C.n_sectors[row] = len(np.unique(F.sector[members]))
         self.cluster_agents[row] = Cluster(self, row)
-        self._add_memberships(members, np.full(len(members), row), np.zeros(len(members)))
+        self._add_memberships(members, np.full(len(members), row), np.zeros(len(members)), locked_until)
         C.joins[row] = 0
         self.counters["clusters_formed"] += 1
         return row
@@ -954,6 +1050,7 @@ class ClusterModel(mesa.Model):
             src, dst = np.array(new_src), np.array(new_dst)
             fresh = self.vertical.find(src, dst) < 0  # an existing supplier is not linked twice
             self.vertical.slots(src[fresh], dst[fresh], lp.initial_intensity, self.now)
+        self._adj = None  # links changed: the next search rebuilds the adjacency
 
     # 11. indicators
     def _refresh_indicators(self) -> None:

@@ -73,6 +73,9 @@ class ActionContext:
     cap: np.ndarray  # firm capabilities (by firm row)
     thresholds: list[np.ndarray]  # per orientation, per domain
     rng: np.random.Generator
+    contribution_factor: float = 1.0  # legal framework: contributions × this
+    pooled_relief: np.ndarray | None = None  # (n_clusters,) share of pooled fixed cost borne by support structures
+    learning_boost: np.ndarray | None = None  # (n_clusters,) club learning × (1 + this)
 
 
 @dataclass
@@ -126,7 +129,8 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     free_riding = user & ~ctx.coop & ok
     contrib_ok = contributing & ok
     served = _count(ctx, size * contrib_ok + p.free_rider_access * size * free_riding)
-    total_cost = ctx.orient[:, 0] * (p.pooled_fixed_cost + p.pooled_variable_cost * served)
+    fixed = p.pooled_fixed_cost if ctx.pooled_relief is None else (1 - ctx.pooled_relief) * p.pooled_fixed_cost
+    total_cost = ctx.orient[:, 0] * (fixed + p.pooled_variable_cost * served)
     contrib_size = _count(ctx, size * contrib_ok)
     share = np.divide(size, contrib_size[ctx.c], out=np.zeros_like(size), where=contrib_ok)
     cost = total_cost[ctx.c] * share
@@ -162,7 +166,7 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
         wc = ctx.orient[:, 1]
         revenue = wc * ctx.effectiveness * p.project_revenue * kk**p.scale_elasticity * (1 + p.complementarity_gain * q)
         benefit[idx] = revenue[cl] / kk[cl]
-        cost[idx] = wc[cl] * p.contribution
+        cost[idx] = wc[cl] * p.contribution * ctx.contribution_factor
         innov = ctx.rng.random(len(idx)) < p.innovation_probability * q[cl]
         new_activity = ctx.f[idx[innov]]
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
@@ -181,7 +185,7 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
     The money value of the gain (``Δ capability index × horizon_value`` of the learner) is its benefit.
     """
     w, k, attempted, success, ok = _gate(ctx, 2)
-    cost = np.where(ok, w * p.contribution, 0.0)
+    cost = np.where(ok, w * p.contribution * ctx.contribution_factor, 0.0)
     gain = np.zeros((len(ctx.f), ctx.cap.shape[1]))
     learner, source, trust = pairs
     if len(learner):
@@ -192,6 +196,8 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
         cj = ctx.cap[ctx.f[source]]
         dist = np.abs(ci - cj).mean(axis=1)
         factor = p.learning_rate * ctx.orient[ctx.c[learner], 2] * ctx.effectiveness[ctx.c[learner]] * trust
+        if ctx.learning_boost is not None:
+            factor = factor * (1 + ctx.learning_boost[ctx.c[learner]])
         factor = factor * cognitive_learning_factor(dist, p.optimal_distance)
         delta = factor[:, None] * np.maximum(0.0, cj - ci)
         gain = segment_sum(learner, delta, len(ctx.f))

@@ -10,11 +10,13 @@ Layout of a results folder::
     summary.parquet, .csv     one row per replication: seed, status, run time, summary statistics
     clusters.parquet          one row per cluster ever formed (per replication): life cycle, mix, size
     cluster_sizes.parquet     members of each live cluster at each step
+    spending.parquet          public spending ledger: replication, step, funder, instrument, phase, cluster, amount
+    spending_by_instrument.csv  mean spending per replication by funder and instrument (total and per year)
     network_nodes.parquet     the firm network at the end of one replication (nodes)
     network_edges.parquet     ... and its links
     failures.json             replications that raised, with their traceback (only if any)
     metadata.json             resolved scenario, its hash, versions, git commit, seeds, timings, host
-    figures/*.png             indicator families, cluster membership, network snapshot
+    figures/*.png             indicator families (incl. policy), cluster membership, network snapshot
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from clustersim.indicators import FAMILIES
 from clustersim.runner import ScenarioResults, replication_seed
 from clustersim.scenario_io import scenario_hash, scenario_to_dict
 
@@ -185,6 +188,8 @@ def _write_all(results: ScenarioResults, d: Path, *, source, overrides, command,
         write_parquet(ts, d / "timeseries.parquet")
         write_parquet(results.clusters(), d / "clusters.parquet")
         write_parquet(results.cluster_sizes(), d / "cluster_sizes.parquet")
+        write_parquet(results.spending(), d / "spending.parquet")
+        results.spending_by_instrument().to_csv(d / "spending_by_instrument.csv", index=False)
         if network is not None:
             write_parquet(network["nodes"], d / "network_nodes.parquet")
             write_parquet(network["edges"], d / "network_edges.parquet")
@@ -220,7 +225,7 @@ def _write_all(results: ScenarioResults, d: Path, *, source, overrides, command,
 
         fig_dir = d / "figures"
         fig_dir.mkdir()
-        for family in ("competitiveness", "durability", "leverage", "mechanisms"):
+        for family in FAMILIES:
             fig = plot_family(ts, family)
             fig.savefig(fig_dir / f"{family}.png", dpi=110)
             plt.close(fig)

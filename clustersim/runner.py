@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clustersim.config import Scenario
+from clustersim.config import FUNDER_NAMES, Scenario
 from clustersim.indicators import INDICATORS, SURVIVAL_WINDOW
-from clustersim.model import ClusterModel
+from clustersim.model import FOUNDED_MODES, ClusterModel
+from clustersim.policy import SPENDING_ITEMS
 
 __all__ = [
     "RunResult",
@@ -32,7 +33,9 @@ __all__ = [
     "replication_seed",
     "run_replication",
     "run_scenario",
+    "spending_table",
     "summarise_run",
+    "summarise_spending",
     "default_workers",
 ]
 
@@ -64,6 +67,7 @@ class RunResult:
     clusters: pd.DataFrame | None = None
     cluster_sizes: pd.DataFrame | None = None
     network: dict[str, pd.DataFrame] | None = None
+    spending: pd.DataFrame | None = None
     seconds: float = 0.0
     error: str | None = None
 
@@ -92,6 +96,13 @@ def _cluster_table(model: ClusterModel) -> pd.DataFrame:
         "trust": C.trust[:n],
         "alignment": C.alignment[:n],
         "founded_mode": C.founded_mode[:n],
+        "founded_by": np.asarray(FOUNDED_MODES, dtype=object)[C.founded_mode[:n]],
+        "supported": C.supported[:n],
+        "labelled_at": C.labelled_at[:n],
+        "support_ended": C.support_ended[:n],
+        "validated": C.validated[:n],
+        "facilitator_quality": C.facilitator_quality[:n],
+        "last_score": C.score[:n],
     })
 
 
@@ -111,9 +122,33 @@ def network_snapshot(model: ClusterModel) -> dict[str, pd.DataFrame]:
     return {"nodes": nodes, "edges": pd.concat(edges, ignore_index=True)}
 
 
+def spending_table(model: ClusterModel) -> pd.DataFrame:
+    """The run's public spending ledger: one row per (step, funder, instrument, cluster) payment (k€);
+    cluster −1 marks region-wide spending. Empty without public policy."""
+    treasury = getattr(model.policy, "treasury", None)
+    if treasury is None:
+        from clustersim.policy import Treasury
+
+        treasury = Treasury(np.zeros(len(FUNDER_NAMES)), np.zeros(len(FUNDER_NAMES), bool), "matched")
+    return treasury.table()
+
+
+def summarise_spending(spending: pd.DataFrame) -> dict[str, float]:
+    """Total public spending of a run, by instrument (``spending_<item>``) and funder (``spending_by_<funder>``),
+    the same columns whatever the scenario."""
+    out = {"public_spending_total": float(spending["amount"].sum()) if len(spending) else 0.0}
+    by_item = spending.groupby("instrument")["amount"].sum() if len(spending) else {}
+    by_funder = spending.groupby("funder")["amount"].sum() if len(spending) else {}
+    for item in SPENDING_ITEMS:
+        out[f"spending_{item}"] = float(by_item.get(item, 0.0)) if len(spending) else 0.0
+    for f in FUNDER_NAMES:
+        out[f"spending_by_{f}"] = float(by_funder.get(f, 0.0)) if len(spending) else 0.0
+    return out
+
+
 def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[str, float]:
     """Per-run summary: each indicator's final value and its mean over the last 20 % of the run,
-    plus cluster life-cycle statistics."""
+    plus cluster life-cycle statistics (also by founding mode)."""
     out: dict[str, float] = {}
     late = ts[ts["step"] >= steps * (1 - LATE_WINDOW)]
     for name in INDICATORS:
@@ -124,6 +159,9 @@ def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[
     old = clusters[clusters["born"] <= steps - SURVIVAL_WINDOW]
     out["cluster_survival_12q"] = float((old["lifetime"] >= SURVIVAL_WINDOW).mean()) if len(old) else 1.0
     out["clusters_ever"] = float(len(clusters))
+    for code, mode in enumerate(FOUNDED_MODES):
+        of_mode = clusters[clusters["founded_mode"] == code]
+        out[f"clusters_formed_{mode}"] = float(len(of_mode))
     return out
 
 
@@ -161,7 +199,9 @@ def run_replication(scenario: Scenario, root_seed: int, index: int, *, steps: in
             "cluster": np.concatenate([r[1] for r in size_rows]) if size_rows else np.zeros(0, np.int64),
             "size": np.concatenate([r[2] for r in size_rows]) if size_rows else np.zeros(0, np.int64),
         })
-        result.summary = summarise_run(ts, result.clusters, n_steps)
+        result.spending = spending_table(model)
+        result.spending.insert(0, "replication", index)
+        result.summary = {**summarise_run(ts, result.clusters, n_steps), **summarise_spending(result.spending)}
         if network:
             result.network = network_snapshot(model)
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
@@ -210,6 +250,23 @@ class ScenarioResults:
 
     def cluster_sizes(self) -> pd.DataFrame:
         return pd.concat([r.cluster_sizes for r in self.ok_runs], ignore_index=True)
+
+    def spending(self) -> pd.DataFrame:
+        """Every replication's spending ledger (replication, step, funder, instrument, phase, cluster, amount)."""
+        return pd.concat([r.spending for r in self.ok_runs], ignore_index=True)
+
+    def spending_by_instrument(self) -> pd.DataFrame:
+        """Mean total spending per replication (k€) by funder and instrument, with each item's phase."""
+        sp = self.spending()
+        n = max(len(self.ok_runs), 1)
+        if not len(sp):
+            return pd.DataFrame(columns=["funder", "instrument", "phase", "total_per_replication",
+                                         "per_year_per_replication"])
+        g = sp.groupby(["funder", "instrument", "phase"], as_index=False)["amount"].sum()
+        g["total_per_replication"] = g.pop("amount") / n
+        steps = self.scenario.simulation.steps
+        g["per_year_per_replication"] = g["total_per_replication"] / (steps / 4)
+        return g.sort_values(["funder", "instrument"]).reset_index(drop=True)
 
 
 def _pool_context() -> mp.context.BaseContext:

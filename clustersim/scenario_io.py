@@ -29,6 +29,7 @@ import os
 import re
 import reprlib
 import tomllib
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,10 @@ def _allowed_range(info: FieldInfo | None) -> str | None:
             length.append(f"<= {m.max_length}")
     if length:
         parts.append("length " + " and ".join(length))
+    if typing.get_origin(info.annotation) is typing.Literal:
+        parts.append("one of " + ", ".join(repr(v) for v in typing.get_args(info.annotation)))
+    elif info.annotation is bool:
+        parts.append("true or false")
     return " and ".join(parts) or None
 
 
@@ -178,6 +183,8 @@ def _expected_type(info: FieldInfo | None) -> str:
         return "a number"
     if ann is str:
         return "a string"
+    if typing.get_origin(ann) is typing.Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(ann))
     if _section_model(ann) is not None:
         return "a mapping (a section of parameters)"
     return f"a value of type {getattr(ann, '__name__', ann)}"

@@ -74,6 +74,9 @@ class FirmTable(Table):
         "profit": (np.float64, ()),
         "cluster_net": (np.float64, ()),  # net realised benefit of all memberships
         "rivalry": (np.float64, ()),
+        # public policy (see clustersim/policy.py)
+        "aware_boost": (np.float64, ()),  # awareness campaign: chances of hearing/proposing × (1 + boost)
+        "aware_until": (np.int64, ()),  # last quarter the boost lasts
     }
 
 
@@ -101,15 +104,28 @@ class ClusterTable(Table):
         "joins": (np.int64, ()),
         "leaves": (np.int64, ()),
         "n_sectors": (np.int64, ()),
-        "founded_mode": (np.int64, ()),  # 0 = bottom-up (other modes come with public policies)
-        "supported": (bool, ()),  # receiving public support (policy hook)
+        "founded_mode": (np.int64, ()),  # 0 bottom-up, 1 identification, 2 call, 3 directive (counterfactual)
+        # public policy (see clustersim/policy.py)
+        "supported": (bool, ()),  # labelled and receiving public support now
+        "labelled_at": (np.int64, ()),  # quarter of the (last) labelling, -1 never labelled
+        "support_ended": (np.int64, ()),  # quarter its support ended, -1 if it never ended
+        "validated": (bool, ()),  # its project was formalised and validated
+        "clarity": (np.float64, ()),  # share of joiners' information noise removed (validation)
+        "cofund_rate": (np.float64, ()),  # share of pooled costs and contributions co-funded this quarter
+        "cofund_allowance": (np.float64, ()),  # most co-funding available this quarter, k€
+        "cofund_paid": (np.float64, ()),  # co-funding paid this quarter, k€
+        "pooled_relief": (np.float64, ()),  # share of Moyens pooled fixed cost borne by support structures
+        "learning_boost": (np.float64, ()),  # club learning × (1 + this)
+        "funding_weight": (np.float64, ()),  # facilitation money relative to an equal split (evaluation)
+        "last_training": (np.int64, ()),  # quarter of its facilitators' last training, -1 never
+        "score": (np.float64, ()),  # last evaluation score (NaN never evaluated)
     }
 
 
 class MembershipTable:
     """The flat list of (firm, cluster) memberships, compacted when members leave."""
 
-    FIELDS = ("firm", "cluster", "joined", "memory", "trust")
+    FIELDS = ("firm", "cluster", "joined", "memory", "trust", "locked_until")
 
     def __init__(self) -> None:
         self.firm = np.zeros(0, dtype=np.int64)
@@ -117,18 +133,20 @@ class MembershipTable:
         self.joined = np.zeros(0, dtype=np.int64)
         self.memory = np.zeros(0, dtype=np.float64)  # remembered net benefit (EWMA), k€/quarter
         self.trust = np.zeros(0, dtype=np.float64)  # trust in co-members (EWMA of pairwise trust)
+        self.locked_until = np.zeros(0, dtype=np.int64)  # directive counterfactual: no leaving before this
 
     def __len__(self) -> int:
         return len(self.firm)
 
     def add(self, firms: np.ndarray, clusters: np.ndarray, now: int, memory: np.ndarray,
-            trust: float) -> None:
+            trust: float, locked_until: int = -1) -> None:
         k = len(firms)
         self.firm = np.concatenate([self.firm, firms.astype(np.int64)])
         self.cluster = np.concatenate([self.cluster, clusters.astype(np.int64)])
         self.joined = np.concatenate([self.joined, np.full(k, now, dtype=np.int64)])
         self.memory = np.concatenate([self.memory, memory.astype(np.float64)])
         self.trust = np.concatenate([self.trust, np.full(k, trust)])
+        self.locked_until = np.concatenate([self.locked_until, np.full(k, locked_until, dtype=np.int64)])
 
     def keep(self, mask: np.ndarray) -> None:
         for name in self.FIELDS:

@@ -30,6 +30,7 @@ every time; the file runs in a few seconds.
 from __future__ import annotations
 
 import math
+import typing
 from collections import Counter
 
 import annotated_types as at
@@ -199,6 +200,8 @@ def schema_bounds(info) -> tuple[float, float, bool, bool]:
     """(low, high, low is open, high is open) declared by a pydantic field's Ge/Gt/Le/Lt metadata."""
     lo = hi = None
     open_lo = open_hi = False
+    if info.annotation is bool:
+        return 0, 1, False, False
     for b in info.metadata:
         if isinstance(b, at.Ge):
             lo = b.ge
@@ -218,11 +221,15 @@ def schema_strategy(info, cap: float | None = None) -> st.SearchStrategy:
 
     Floats exclude subnormals; every divisor parameter has a closed, meaningful lower bound in the schema.
     """
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return st.sampled_from(typing.get_args(info.annotation))
     lo, hi, open_lo, open_hi = schema_bounds(info)
     if cap is not None and cap < hi:
         hi, open_hi = cap, False
     if info.annotation is int:
         return st.integers(int(lo) + open_lo, int(hi) - open_hi)
+    if info.annotation is bool:
+        return st.booleans()
     return st.floats(lo, hi, exclude_min=open_lo, exclude_max=open_hi, allow_nan=False, allow_subnormal=False)
 
 
@@ -269,7 +276,7 @@ CUMULATIVE_INDICATORS = ("clusters_formed", "clusters_dissolved", "investors_att
 #: usually leave with negative capital)
 MONOTONE_LEDGER = ("initial_capital", "entrant_capital", "revenue", "inputs", "wages", "fixed_costs",
                    "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
-                   "coordination_spending", "payout", "public_funding", "fund_lost")
+                   "coordination_spending", "payout", "public_funding", "fund_lost", "public_cofunding")
 
 
 def _assert_finite(name: str, a) -> None:
@@ -289,11 +296,12 @@ def _assert_unit(name: str, a) -> None:
 #: ``_collective_actions`` (profit = revenue − inputs − wages − fixed cost − need cost + Moyens savings +
 #: joint-product revenue − Moyens/joint-product/club costs − fees), starts at ``initial_capital``
 #: (``_init_firms``) and ``entrant_capital`` (``_demography``) and leaves the region as ``exit_capital``;
+#: public co-funding of collaborative projects (``_cofunding``) pays part of members' costs;
 #: clusters' funds receive the fees (and public funding) and pay ``coordination_spending``
 #: (``_collective_actions``); a dissolved cluster's fund leaves as ``fund_lost`` (``_dissolve``).
 #: account -> (stock, inflows, outflows)
 ACCOUNTS = {
-    "firms": (("initial_capital", "entrant_capital", "revenue", "moyens_saving", "pm_revenue"),
+    "firms": (("initial_capital", "entrant_capital", "revenue", "moyens_saving", "pm_revenue", "public_cofunding"),
               ("inputs", "wages", "fixed_costs", "need_costs", "moyens_cost", "pm_cost", "club_cost", "fees",
                "payout")),
     "funds": (("fees", "public_funding"), ("coordination_spending", "fund_lost")),

@@ -856,7 +856,7 @@ def _ledger_accounts(m: ClusterModel) -> tuple[float, float, float, float]:
     firms_now = float(F.capital[: F.n][F.alive[: F.n]].sum()) + L["exit_capital"]
     funds_now = float(C.fund[: C.n][C.alive[: C.n]].sum())
     firm_flows = (L["initial_capital"] + L["entrant_capital"]
-                  + L["revenue"] + L["moyens_saving"] + L["pm_revenue"]
+                  + L["revenue"] + L["moyens_saving"] + L["pm_revenue"] + L["public_cofunding"]
                   - L["inputs"] - L["wages"] - L["fixed_costs"] - L["need_costs"] - L["moyens_cost"]
                   - L["pm_cost"] - L["club_cost"] - L["fees"] - L["payout"])
     fund_flows = L["fees"] + L["public_funding"] - L["coordination_spending"] - L["fund_lost"]
