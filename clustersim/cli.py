@@ -222,12 +222,15 @@ def _spending_text(results) -> str:
     if not len(table):
         return "public spending: none (no public policy in this scenario)"
     lines = ["public spending per replication (k€), by funder and instrument:",
-             f"{'funder':<8} {'instrument':<20} {'phase':<14} {'total':>12} {'per year':>12}"]
+             f"{'funder':<8} {'instrument':<20} {'phase':<14} {'total':>12} {'per year':>10} "
+             f"{'years':>6} {'per active year':>16}"]
     for row in table.itertuples():
         lines.append(f"{row.funder:<8} {row.instrument:<20} {row.phase:<14} {row.total_per_replication:>12,.1f} "
-                     f"{row.per_year_per_replication:>12,.1f}")
+                     f"{row.per_year_per_replication:>10,.1f} {row.active_years_per_replication:>6.1f} "
+                     f"{row.per_active_year:>16,.1f}")
     lines.append(f"{'all':<8} {'':<20} {'':<14} {table['total_per_replication'].sum():>12,.1f} "
-                 f"{table['per_year_per_replication'].sum():>12,.1f}")
+                 f"{table['per_year_per_replication'].sum():>10,.1f}")
+    lines.append("(per year: over the whole run; years: budget years with spending; per active year: over those)")
     return "\n".join(lines)
 
 

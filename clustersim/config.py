@@ -434,8 +434,13 @@ class Facilitation(Instrument):
     """Stabilisation: funding of supported clusters' management and coordination (facilitator staff)."""
 
     amount_per_cluster: float = P(25.0, ge=0.0, le=1e6, unit="k€/cluster/quarter",
-                                  desc="most paid to one supported cluster per quarter; it pays the part of the "
-                                       "coordination need that members' fees do not cover")
+                                  desc="most paid to one supported cluster per quarter (times its funding weight "
+                                       "when evaluation reallocates money); it pays the part of the coordination "
+                                       "spending (up to max_coordination) that fees do not cover")
+    max_coordination: float = P(2.0, ge=1.0, le=10.0, unit="× basic need",
+                                desc="a supported cluster may spend up to this multiple of its basic coordination "
+                                     "need (more facilitator time per member offsets the loss of effectiveness "
+                                     "with size)")
 
 
 class Training(Instrument):
@@ -492,7 +497,8 @@ class Monitoring(Instrument):
     """Accompaniment: the evaluation and monitoring tool (needed by evaluation-driven policy)."""
 
     cost_per_cluster: float = P(1.0, ge=0.0, le=1e6, unit="k€/cluster/evaluation",
-                                desc="cost of measuring one supported cluster at an evaluation")
+                                desc="cost of measuring one cluster (supported, or candidate for labelling) at an "
+                                     "evaluation")
     precision: float = P(0.8, ge=0.0, le=1.0, unit="share", desc="share of evaluation.noise the tool removes")
 
 
@@ -527,12 +533,14 @@ class Identification(Section):
 class Calls(Section):
     """Calls for projects: firms assemble proposals; eligibility, ranking and selection under budget."""
 
-    start_step: int = P(4, ge=1, le=100_000, unit="quarter", desc="quarter of the first call")
+    start_step: int = P(6, ge=1, le=100_000, unit="quarter",
+                        desc="quarter of the first call (6: early in the second budget year, when money is fresh)")
     period: int = P(8, ge=1, le=100_000, unit="quarters", desc="quarters between two calls")
     n_calls: int = P(2, ge=0, le=10_000, unit="calls", desc="calls run at most (0 = no limit)")
     application_probability: float = P(0.03, ge=0.0, le=1.0, unit="1/call",
-                                       desc="chance a fully cooperative firm outside clusters initiates a "
-                                            "proposal in a call (× its cooperativeness and awareness)")
+                                       desc="chance a fully cooperative firm with a free membership slot "
+                                            "(members included) initiates a proposal in a call (× its "
+                                            "cooperativeness and awareness)")
     existing_may_apply: float = P(0.5, ge=0.0, le=1.0, unit="1/call",
                                   desc="chance an unsupported existing cluster applies to a call")
     min_members: int = P(5, ge=2, le=10_000, unit="firms", desc="eligibility: fewest members of a proposal")
@@ -589,8 +597,11 @@ class Evaluation(Section):
     """Policy that evolves with results: periodic evaluation, reallocation, labelling and de-labelling."""
 
     enabled: bool = P(False, unit="-", desc="supported clusters are evaluated (needs the monitoring instrument)")
-    period: int = P(8, ge=1, le=100_000, unit="quarters", desc="quarters between two evaluations")
-    min_age: int = P(8, ge=0, le=100_000, unit="quarters", desc="support age before a cluster is evaluated")
+    period: int = P(8, ge=1, le=100_000, unit="quarters",
+                    desc="quarters between two evaluations (the first at the monitoring tool's start_step)")
+    min_age: int = P(8, ge=0, le=100_000, unit="quarters",
+                     desc="quarters since labelling (supported clusters), or since founding (candidates for "
+                          "labelling), before a cluster is evaluated")
     criterion: Literal["member_benefit", "growth", "reputation", "cooperation"] = P(
         "member_benefit", unit="-",
                        desc="what is measured: 'member_benefit' (members' mean remembered net benefit, "
@@ -602,7 +613,7 @@ class Evaluation(Section):
     delabel_below: float = P(0.0, ge=-1e6, le=1e6, unit="criterion units",
                              desc="clusters scoring below this lose their label (and support)")
     label_above: float = P(1e6, ge=-1e6, le=1e6, unit="criterion units",
-                           desc="unsupported clusters scoring at least this are labelled (1e6 = never)")
+                           desc="clusters never labelled that score at least this are labelled (1e6 = never)")
     reallocation: float = P(0.0, ge=0.0, le=1.0, unit="share",
                             desc="how strongly facilitation money follows scores (0 = equal amounts; 1 = "
                                  "in proportion to the score's rank)")
@@ -657,9 +668,16 @@ class Policy(Section):
         if self.evaluation.enabled and not self.instruments.monitoring.enabled:
             problems.append("policy.evaluation.enabled needs the evaluation and monitoring tool: set "
                             "policy.instruments.monitoring.enabled: true")
-        if mode in ("identification", "both") and not self.instruments.awareness.enabled:
+        aw = self.instruments.awareness
+        if mode in ("identification", "both") and not aw.enabled:
             problems.append(f"policy.constitution.mode '{mode}' runs an awareness campaign aimed at the identified "
                             "firms: set policy.instruments.awareness.enabled: true")
+        elif mode in ("identification", "both"):
+            first = self.constitution.identification.start_step
+            if first < aw.start_step or (aw.end_step and first > aw.end_step):
+                problems.append(f"policy.constitution.identification.start_step ({first}) falls outside the "
+                                f"awareness campaigns' window (start_step {aw.start_step}, end_step {aw.end_step}): "
+                                "the identified firms would never be approached")
         if self.instruments.awareness.target == "identified" and mode not in ("identification", "both"):
             problems.append("policy.instruments.awareness.target 'identified' needs constitution.mode "
                             "'identification' or 'both' (nothing is identified otherwise)")

@@ -420,11 +420,11 @@ class ClusterModel(mesa.Model):
             fees = np.bincount(f, minlength=F.n) * fee
             C.fund[:nc] += size_c * fee
             need = p.clusters.coordination_cost * size_c
-            spend = np.minimum(np.maximum(C.fund[:nc], 0.0), need)
+            spend = np.minimum(np.maximum(C.fund[:nc], 0.0), need * C.coordination_ceiling[:nc])
             C.fund[:nc] -= spend
             C.coordination[:nc] = np.divide(spend, need, out=np.ones(nc), where=need > 0)
             reach = p.clusters.coordination_half_size * np.maximum(C.facilitator_quality[:nc], 1e-9)
-            eff = C.coordination[:nc] / (1 + size_c / reach)
+            eff = np.minimum(1.0, C.coordination[:nc] / (1 + size_c / reach))
             self.ledger["coordination_spending"] += float(spend.sum())
             stats["coordination_spending"] = float(spend.sum())
             # willingness to contribute: own cooperativeness, trust in co-members, alignment with vision
@@ -823,13 +823,13 @@ class ClusterModel(mesa.Model):
         randoms = rows[self.rng.integers(0, len(rows), p.partner_search_sample)]
         pool = [partners, randoms]
         noise = self.p.learning.information_noise * self.noise_factor
-        if self.matchmaking_left > 0 and self.matchmaking_extra > 0:
+        if self.matchmaking_left > 0:
             self.matchmaking_left -= 1
             self.policy_counters["matchmaking_services"] += 1
             self.step_stats["matchmaking_services"] = self.step_stats.get("matchmaking_services", 0.0) + 1
             free = rows[(F.n_memberships[rows] < maxm) & (rows != i)]
             free = free[~np.isin(free, np.fromiter(used, dtype=np.int64, count=len(used)))]
-            if len(free):
+            if len(free) and self.matchmaking_extra > 0:
                 fit = self.interest(free, np.ones(3), np.full(len(free), F.need[i]), F.cap[i])[:, purpose]
                 pool.append(free[np.argsort(-fit, kind="stable")[: self.matchmaking_extra]])
             noise *= self.matchmaking_noise
@@ -882,6 +882,7 @@ class ClusterModel(mesa.Model):
         C.trust[row] = self.p.trust.initial
         C.facilitator_quality[row] = 1.0
         C.coordination[row] = 1.0
+        C.coordination_ceiling[row] = 1.0
         C.stage[row] = STAGE_EMERGENCE
         C.founded_mode[row] = mode
         C.labelled_at[row] = -1
@@ -941,6 +942,7 @@ class ClusterModel(mesa.Model):
         C.alive[row] = False
         C.died[row] = self.now
         C.stage[row] = STAGE_DISSOLVED
+        C.supported[row] = False  # public support stops with the cluster
         self.ledger["fund_lost"] += float(C.fund[row])  # the remaining fund goes back out of the region
         C.fund[row] = 0.0
         self.counters["clusters_dissolved"] += 1

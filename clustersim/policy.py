@@ -70,8 +70,9 @@ INSTRUMENTS: dict[str, InstrumentInfo] = {
         "× (1 − risk_reduction), region-wide"),
     "facilitation": InstrumentInfo(
         "stabilisation", "up to amount_per_cluster per supported cluster per quarter",
-        "pays into a supported cluster's coordination fund the part of its coordination need that fees do not "
-        "cover: coordination capacity, hence effectiveness of its collective actions, rises"),
+        "a supported cluster may spend up to max_coordination × its basic coordination need; the instrument "
+        "pays into its fund the part of that spending that fees do not cover: coordination, hence the "
+        "effectiveness of its collective actions (capped at 1), rises"),
     "training": InstrumentInfo(
         "stabilisation", "cost_per_cluster per training, every period quarters per supported cluster",
         "facilitator quality (coordination reach) closes quality_gain of its gap to max_quality"),
@@ -142,31 +143,57 @@ class Treasury:
         return np.maximum(self.remaining - self.reserved, 0.0)
 
     def capacity(self, shares: np.ndarray) -> float:
-        """The largest single payment the co-funders ``shares`` can make now."""
+        """The largest payment the co-funders ``shares`` can make now with every one paying its full share."""
         avail = self.available
         use = shares > 0
         if not use.any():
             return 0.0
-        if self.rule == "matched":
+        with np.errstate(over="ignore", divide="ignore"):  # tiny shares: an infinite capacity is right
             return float(np.min(avail[use] / shares[use]))
-        return float(avail[use].sum())
 
     def _split(self, amount: float, shares: np.ndarray, avail: np.ndarray) -> np.ndarray:
         """Each funder's part of a payment of ``amount`` (before partial payment)."""
         want = shares * amount
         if self.rule == "matched":
-            use = shares > 0
-            scale = min(1.0, float(np.min(avail[use] / want[use]))) if (use.any() and amount > 0) else 0.0
+            use = want > 0
+            with np.errstate(over="ignore", divide="ignore"):  # tiny amounts: a scale above 1 is capped
+                scale = min(1.0, float(np.min(avail[use] / want[use]))) if use.any() else 0.0
             return want * scale
         return np.minimum(want, avail)
 
     def pay(self, now: int, item: int, shares: np.ndarray, clusters: np.ndarray, amounts: np.ndarray,
-            whole: bool = False) -> np.ndarray:
-        """Pay the requests (in the order given); returns what each received. Recorded in the ledger."""
+            whole: bool = False, prorata: bool = False) -> np.ndarray:
+        """Pay the requests; returns what each received. Recorded in the ledger.
+
+        Requests are served in the order given, except with ``prorata``: when the budget cannot pay them
+        all, every request gets the same fraction of its amount (each funder's fraction under
+        ``independent``)."""
         clusters = np.asarray(clusters, dtype=np.int64)
         amounts = np.asarray(amounts, dtype=np.float64)
         paid = np.zeros(len(amounts))
         avail = self.available
+        if prorata and not whole and len(amounts) > 1:
+            want = np.outer(np.maximum(amounts, 0.0), shares)  # request × funder
+            total = want.sum(axis=0)
+            if self.rule == "matched":
+                use = total > 0
+                with np.errstate(over="ignore", divide="ignore"):
+                    scale = min(1.0, float(np.min(avail[use] / total[use]))) if use.any() else 0.0
+                parts = want * scale
+            else:
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    scale = np.where(total > 0, np.minimum(1.0, avail / total), 0.0)
+                parts = want * scale
+            over = parts.sum(axis=0)
+            parts *= np.where(over > avail, avail / np.where(over > 0, over, 1.0), 1.0)  # rounding guard
+            self.remaining -= parts.sum(axis=0)
+            paid = parts.sum(axis=1)
+            for k, f in zip(*np.nonzero(parts > 0), strict=True):
+                self._rows.append((now, int(f), item, int(clusters[k]), float(parts[k, f])))
+            spent = float(paid.sum())
+            self.step_total += spent
+            self.total += spent
+            return paid
         for k in range(len(amounts)):
             a = float(amounts[k])
             if a <= 0:
@@ -186,11 +213,14 @@ class Treasury:
         return paid
 
     def reserve(self, shares: np.ndarray, amount: float) -> tuple[float, np.ndarray]:
-        """Set money aside for later settlement: (amount granted, each funder's reserved part)."""
+        """Set money aside for later settlement: (amount granted, each funder's reserved part).
+
+        Whatever the co-funding rule, the amount granted is one every co-funder can pay its full share of
+        (at most :meth:`capacity`), so that any settlement up to it is paid in full."""
         if amount <= 0:
             return 0.0, np.zeros(len(self.budgets))
-        part = self._split(amount, shares, self.available)
-        part = np.minimum(part, self.available)
+        granted = min(float(amount), self.capacity(shares))
+        part = np.minimum(shares * granted, self.available)
         self.reserved += part
         return float(part.sum()), part
 
@@ -222,7 +252,10 @@ class Treasury:
 
 
 def _shares(s: Shares) -> np.ndarray:
-    return np.array([getattr(s, name) for name in FUNDER_NAMES], dtype=np.float64)
+    """Co-funding shares by funder, normalised to sum exactly to 1 (the validator accepts sums within 1e-9)."""
+    v = np.array([getattr(s, name) for name in FUNDER_NAMES], dtype=np.float64)
+    total = v.sum()
+    return v / total if total > 0 else v
 
 
 # ------------------------------------------------------------------------------------------------ policy
@@ -264,9 +297,11 @@ class PublicPolicy:
         ins = getattr(self.cfg.instruments, name)
         return ins.enabled and now >= ins.start_step and (ins.end_step == 0 or now <= ins.end_step)
 
-    def _pay(self, m: ClusterModel, name: str, clusters, amounts, whole: bool = False) -> np.ndarray:
+    def _pay(self, m: ClusterModel, name: str, clusters, amounts, whole: bool = False,
+             prorata: bool = False) -> np.ndarray:
         return self.treasury.pay(m.now, self.item[name], self.shares[name], np.atleast_1d(clusters),
-                                 np.atleast_1d(np.asarray(amounts, dtype=np.float64)), whole=whole)
+                                 np.atleast_1d(np.asarray(amounts, dtype=np.float64)), whole=whole,
+                                 prorata=prorata)
 
     @staticmethod
     def _due(now: int, start: int, period: int, done: int, limit: int) -> bool:
@@ -316,7 +351,7 @@ class PublicPolicy:
         if len(sup):
             expired = np.zeros(len(sup), dtype=bool)
             if sp.duration:
-                expired |= m.now - C.labelled_at[sup] >= sp.duration
+                expired |= m.now - C.labelled_at[sup] > sp.duration  # supported quarters t+1 ... t+duration
             if sp.end_step:
                 expired |= m.now > sp.end_step
             self.unlabel(m, sup[expired], "support_ended")
@@ -335,11 +370,9 @@ class PublicPolicy:
         if self._on("awareness", m.now) and (m.now - aw.start_step) % aw.period == 0:
             F = m.firms
             rows = m.alive_rows
-            if aw.target == "all":
-                targets = rows[F.n_memberships[rows] == 0]
-                targets = np.union1d(targets, self.identified[F.alive[self.identified]])
-            else:
-                targets = self.identified[F.alive[self.identified]]
+            # identified firms are addressed until they belong to a cluster
+            ident = self.identified[F.alive[self.identified] & (F.n_memberships[self.identified] == 0)]
+            targets = np.union1d(rows[F.n_memberships[rows] == 0], ident) if aw.target == "all" else ident
             self.campaign(m, targets)
 
     def _fraction(self, m: ClusterModel, name: str, cost: float) -> float:
@@ -347,18 +380,24 @@ class PublicPolicy:
             return 1.0
         return float(self._pay(m, name, -1, cost)[0]) / cost
 
-    def campaign(self, m: ClusterModel, targets: np.ndarray) -> np.ndarray:
-        """An awareness campaign: reaches each target with probability ``reach``, as far as money allows."""
+    def campaign(self, m: ClusterModel, targets: np.ndarray, first_quarter: int | None = None) -> np.ndarray:
+        """An awareness campaign: reaches each target with probability ``reach``, as far as money allows.
+
+        The boost lasts ``duration`` quarters from ``first_quarter`` (default: this one)."""
         aw = self.cfg.instruments.awareness
         if not len(targets):
             return targets
         reached = targets[m.rng.random(len(targets)) < aw.reach]
         if aw.cost_per_firm > 0 and len(reached):
-            paid = self._pay(m, "awareness", -1, aw.cost_per_firm * len(reached))[0]
-            reached = reached[: int(np.floor(paid / aw.cost_per_firm + 1e-9))]
+            # as many reached firms as every co-funder can pay its full share of
+            affordable = int(np.floor(self.treasury.capacity(self.shares["awareness"]) / aw.cost_per_firm + 1e-9))
+            reached = reached[: max(0, min(len(reached), affordable))]
+            if len(reached):
+                paid = self._pay(m, "awareness", -1, aw.cost_per_firm * len(reached))[0]
+                reached = reached[: int(np.floor(paid / aw.cost_per_firm + 1e-9))]
         F = m.firms
         F.aware_boost[reached] = aw.boost
-        F.aware_until[reached] = m.now + aw.duration - 1
+        F.aware_until[reached] = (m.now if first_quarter is None else first_quarter) + aw.duration - 1
         return reached
 
     def _before_actions(self, m: ClusterModel) -> None:
@@ -368,15 +407,19 @@ class PublicPolicy:
         C.cofund_allowance[:nc] = 0.0
         C.pooled_relief[:nc] = 0.0
         C.learning_boost[:nc] = 0.0
+        C.coordination_ceiling[:nc] = 1.0
         sup = self.supported(m)
         if not len(sup):
             return
         ins, pc = self.cfg.instruments, m.p.clusters
         if self._on("facilitation", m.now):
             size = C.size[sup].astype(np.float64)
-            gap = np.maximum(0.0, pc.coordination_cost * size - (np.maximum(C.fund[sup], 0) + size * pc.membership_fee))
+            ceiling = ins.facilitation.max_coordination
+            C.coordination_ceiling[sup] = ceiling
+            gap = np.maximum(0.0, ceiling * pc.coordination_cost * size
+                             - (np.maximum(C.fund[sup], 0) + size * pc.membership_fee))
             want = np.minimum(ins.facilitation.amount_per_cluster * C.funding_weight[sup], gap)
-            paid = self._pay(m, "facilitation", sup, want)
+            paid = self._pay(m, "facilitation", sup, want, prorata=True)
             C.fund[sup] += paid
             m.ledger["public_funding"] += float(paid.sum())
         if self._on("support_structures", m.now):
@@ -404,7 +447,7 @@ class PublicPolicy:
     def _fractions(self, m: ClusterModel, name: str, rows: np.ndarray, cost: float) -> np.ndarray:
         if cost <= 0:
             return np.ones(len(rows))
-        return self._pay(m, name, rows, np.full(len(rows), cost)) / cost
+        return self._pay(m, name, rows, np.full(len(rows), cost), prorata=True) / cost
 
     def _after_actions(self, m: ClusterModel) -> None:
         C = m.clusters
@@ -470,6 +513,9 @@ class PublicPolicy:
     def _end(self, m: ClusterModel) -> None:
         ins, con = self.cfg.instruments, self.cfg.constitution
         mode = con.mode
+        sp = self.cfg.support
+        if sp.end_step and m.now > sp.end_step:
+            mode = "none"  # once support has ended for good, no more calls, identification or assignment
         if mode in ("identification", "both"):
             idc = con.identification
             if self._due(m.now, idc.start_step, idc.period, self.n_identifications, idc.n_analyses):
@@ -499,13 +545,13 @@ class PublicPolicy:
                 paid = self._pay(m, "validation", new, np.full(len(new), va.cost_per_project), whole=True)
                 done = new[(paid > 0) | (va.cost_per_project == 0)]
                 self.validate(m, done)
-        sp = self.cfg.support
         if sp.open_labelling:
             cand = np.flatnonzero(C.alive[: C.n] & ~C.supported[: C.n] & (C.labelled_at[: C.n] < 0)
                                   & (C.size[: C.n] >= sp.label_min_size))
             self.label(m, cand)
         ev = self.cfg.evaluation
-        if ev.enabled and self._on("monitoring", m.now) and m.now % ev.period == 0:
+        mon = ins.monitoring
+        if ev.enabled and self._on("monitoring", m.now) and (m.now - mon.start_step) % ev.period == 0:
             self.evaluate(m)
 
     # -------------------------------------------------------------------------------- constitution
@@ -559,15 +605,17 @@ class PublicPolicy:
     def identification(self, m: ClusterModel) -> None:
         """Top-down identification: analyse the fabric, campaign at the identified firms, seeds propose."""
         idc = self.cfg.constitution.identification
-        self.n_identifications += 1
         if idc.cost_per_analysis > 0 and not self._pay(m, "identification", -1, idc.cost_per_analysis,
                                                         whole=True)[0]:
-            return
+            return  # not paid: no analysis (it is tried again at the next due quarter)
+        self.n_identifications += 1
         groups = self.identify_groups(m, idc.n_targets, idc.group_size)
         m.policy_counters["identified_groups"] += len(groups)
         self.identified = np.unique(np.concatenate([[s, *g] for s, _, g in groups])).astype(np.int64) \
             if groups else np.zeros(0, dtype=np.int64)
-        reached = self.campaign(m, self.identified) if self._on("awareness", m.now) else self.identified[:0]
+        # the campaign runs at the end of the quarter: its boost counts from the next one
+        reached = (self.campaign(m, self.identified, first_quarter=m.now + 1) if self._on("awareness", m.now)
+                   else self.identified[:0])
         pc = m.p.clusters
         used: set[int] = set()
         noise = m.p.learning.information_noise * m.noise_factor
@@ -584,16 +632,17 @@ class PublicPolicy:
             used.add(seed)
             used.update(founders.tolist())
 
-    def _per_project_quarterly(self) -> float:
+    def _per_project_quarterly(self) -> np.ndarray:
+        """Each funder's share of the most a supported cluster costs in a quarter (facilitation at equal
+        weights, co-funding cap, support structures)."""
         ins = self.cfg.instruments
-        q = 0.0
-        if ins.facilitation.enabled:
-            q += ins.facilitation.amount_per_cluster
-        if ins.cofunding.enabled:
-            q += ins.cofunding.cap_per_cluster
-        if ins.support_structures.enabled:
-            q += ins.support_structures.cost_per_cluster
-        return q
+        per_funder = np.zeros(len(FUNDER_NAMES))
+        for name, amount in (("facilitation", ins.facilitation.amount_per_cluster),
+                             ("cofunding", ins.cofunding.cap_per_cluster),
+                             ("support_structures", ins.support_structures.cost_per_cluster)):
+            if getattr(ins, name).enabled:
+                per_funder += self.shares[name] * amount
+        return per_funder
 
     def call(self, m: ClusterModel) -> None:
         """A call for projects: proposals, review, eligibility, ranking, selection under budget."""
@@ -648,13 +697,16 @@ class PublicPolicy:
         tie = m.rng.random(n_app)
         rank = np.lexsort((tie, -sizes, -match))
         rank = rank[eligible[rank]]
-        # selection under budget: each project commits its per-quarter support for the funders' quarters
-        q = self._per_project_quarterly()
+        # selection under budget (a planning rule on yearly budgets): for every funder of per-cluster support,
+        # its share of the most costly quarter of all supported clusters, the new ones included, must fit in a
+        # quarter of its yearly budget
+        per_funder = self._per_project_quarterly()
         limit = cc.max_selected
-        if q > 0:
-            yearly = self.treasury.budgets.sum() / YEAR
-            committed = q * len(self.supported(m))
-            limit = min(limit, int(max(0.0, yearly - committed) // q))
+        pays = per_funder > 0
+        if pays.any():
+            n_sup = len(self.supported(m))
+            room = (self.treasury.budgets[pays] / YEAR - per_funder[pays] * n_sup) / per_funder[pays]
+            limit = min(limit, int(max(0.0, float(np.floor(room.min() + 1e-9)))))
         limit = min(limit, max(0, self.cfg.support.max_supported - len(self.supported(m))))
         selected = rank[:limit]
         for k in selected.tolist():
@@ -672,8 +724,10 @@ class PublicPolicy:
     def assign(self, m: ClusterModel) -> None:
         """COUNTERFACTUAL: the authority creates clusters and assigns the identified firms to them."""
         dc = self.cfg.constitution.directive
+        if dc.cost_per_cluster > 0 and self.treasury.capacity(self.shares["directive"]) < dc.cost_per_cluster:
+            return  # not even one cluster can be set up: no assignment (tried again at the next due quarter)
         self.n_assignments += 1
-        groups = self.identify_groups(m, dc.n_clusters, dc.group_size)
+        groups = self.identify_groups(m, dc.n_clusters, min(dc.group_size, m.p.clusters.max_size))
         for seed, purpose, group in groups:
             if not len(group):
                 continue
@@ -706,8 +760,9 @@ class PublicPolicy:
         C = m.clusters
         alive = np.flatnonzero(C.alive[: C.n])
         sup = alive[C.supported[alive] & (m.now - C.labelled_at[alive] >= ev.min_age)]
-        cand = alive[~C.supported[alive] & (m.now - C.born[alive] >= ev.min_age)] if ev.label_above < 1e6 \
-            else alive[:0]
+        # candidates for labelling: clusters never labelled (a cluster whose support ended is not relabelled)
+        cand = alive[~C.supported[alive] & (C.labelled_at[alive] < 0) & (m.now - C.born[alive] >= ev.min_age)] \
+            if ev.label_above < 1e6 else alive[:0]
         rows = np.concatenate([sup, cand])
         if not len(rows):
             return

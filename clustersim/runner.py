@@ -261,11 +261,19 @@ class ScenarioResults:
         n = max(len(self.ok_runs), 1)
         if not len(sp):
             return pd.DataFrame(columns=["funder", "instrument", "phase", "total_per_replication",
-                                         "per_year_per_replication"])
+                                         "per_year_per_replication", "active_years_per_replication",
+                                         "per_active_year"])
         g = sp.groupby(["funder", "instrument", "phase"], as_index=False)["amount"].sum()
         g["total_per_replication"] = g.pop("amount") / n
         steps = self.scenario.simulation.steps
         g["per_year_per_replication"] = g["total_per_replication"] / (steps / 4)
+        # budget years (quarters 1-4, 5-8, ...) in which the item spent anything: a time-limited programme's
+        # yearly spending while it runs
+        years = (sp.assign(year=(sp["step"] - 1) // 4).groupby(["funder", "instrument"])[["replication", "year"]]
+                 .apply(lambda d: len(d.drop_duplicates())).rename("active").reset_index())
+        g = g.merge(years, on=["funder", "instrument"])
+        g["active_years_per_replication"] = g.pop("active") / n
+        g["per_active_year"] = g["total_per_replication"] / g["active_years_per_replication"]
         return g.sort_values(["funder", "instrument"]).reset_index(drop=True)
 
 

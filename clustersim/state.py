@@ -95,6 +95,7 @@ class ClusterTable(Table):
         "fund": (np.float64, ()),  # coordination fund, k€
         "coordination": (np.float64, ()),  # coordination capacity in [0, 1] last quarter
         "facilitator_quality": (np.float64, ()),  # multiplier of coordination reach (policy hook)
+        "coordination_ceiling": (np.float64, ()),  # most coordination spending, × the basic need (1; more if funded)
         "reputation": (np.float64, ()),  # public signal: EWMA of gross collective benefit per member
         "trend": (np.float64, ()),  # EWMA of relative membership change per quarter
         "alignment": (np.float64, ()),  # mean member alignment with the vision
