@@ -91,6 +91,21 @@ def _build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    sen = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol', Morris, FAST, RBD-FAST, "
+                                             "PAWN, delta) run through the experiment engine, resumable")
+    sen.add_argument("study", help="sensitivity file (.yaml, .yml or .toml)")
+    sen.add_argument("--out", type=Path, help="study folder (default: results/sensitivity-<name>); an existing "
+                                              "folder of the same study is resumed")
+    sen.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    sen.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="local process pool (default), or Dask (a LocalCluster, or --scheduler/--scheduler-file)")
+    where = sen.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    sen.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    sen.add_argument("--no-figures", action="store_true", help="tables and report only")
+    sen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
     sts = sub.add_parser("status", help="runs done, failed and remaining in a sweep folder")
     sts.add_argument("folder", type=Path)
 
@@ -372,6 +387,79 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from clustersim.engine.store import RunStore, StoreMismatchError
+    from clustersim.engine.sweep import LocalExecutor
+    from clustersim.scenario_io import ScenarioError
+    from clustersim.sensitivity import SensitivityError, load_sensitivity, run_sensitivity, write_sensitivity
+
+    name = "clustersim sensitivity"
+    if args.workers is not None and not 1 <= args.workers <= 4096:
+        print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
+        return 2
+    if (args.scheduler or args.scheduler_file) and args.executor != "dask":
+        print(f"{name}: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
+        return 2
+    try:
+        study = load_sensitivity(args.study)
+    except (ScenarioError, SensitivityError) as exc:
+        print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / f"sensitivity-{study.spec.name}"
+    total = len(study.sample) * study.spec.replications
+    bar = None
+
+    def progress(result) -> None:
+        if bar is not None:
+            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
+
+    executor = None
+    try:
+        if args.executor == "dask":
+            from clustersim.engine.sweep import DaskExecutor
+
+            try:
+                executor = DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
+            except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
+                print(f"{name}: cannot reach the Dask cluster: {exc}", file=sys.stderr)
+                return 2
+        else:
+            executor = LocalExecutor(args.workers)
+        if not args.quiet:
+            stored = 0
+            if (out / "runs" / "experiment.json").exists():
+                try:
+                    stored = len(RunStore.open(out / "runs").index())
+                except (StoreMismatchError, OSError, ValueError):
+                    stored = 0
+            bar = make_progress(total, study.spec.name, initial=stored)
+        report, result = run_sensitivity(study, out, executor=executor, retry_failed=args.retry_failed,
+                                         progress=progress)
+    except StoreMismatchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+        if executor is not None and hasattr(executor, "close"):
+            executor.close()
+    write_sensitivity(result, out, figures=not args.no_figures)
+    print(f"{study.spec.name}: {study.spec.method}, {len(study.sample)} design points × {study.spec.replications}: "
+          f"{report.ok} ok, {report.failed} failed, {report.remaining} remaining of {report.total} runs "
+          f"({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    from clustersim.plots_sensitivity import MAIN_INDEX
+
+    key = MAIN_INDEX.get(study.spec.method, "ST")
+    idx = result.indices[result.indices["index"] == key]
+    for output, sub in idx.groupby("output", sort=False):
+        top = sub.sort_values("value", ascending=False).head(3)
+        print(f"{output}: largest {key}: " + ", ".join(f"{r.factor} {r.value:.3g}" for r in top.itertuples()))
+    print(f"report: {out / 'report.md'}")
+    return 1 if report.failed else 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from clustersim.engine.store import StoreMismatchError
     from clustersim.engine.sweep import sweep_status
@@ -428,8 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
         return int(exc.code or 0)
-    handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "status": _cmd_status,
-               "validate": _cmd_validate, "template": _cmd_template}[args.command]
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+               "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template}[args.command]
     return handler(args)
 
 

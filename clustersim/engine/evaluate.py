@@ -49,9 +49,10 @@ class ChunkResult:
 def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
                      timeseries: bool = False) -> dict[str, Any]:
     """The built-in evaluation: run the clustersim model on a resolved scenario, return its run summary
-    (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics)."""
+    (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public spending by
+    instrument and funder)."""
     from clustersim.model import ClusterModel
-    from clustersim.runner import _cluster_table, summarise_run
+    from clustersim.runner import _cluster_table, spending_table, summarise_run, summarise_spending
     from clustersim.scenario_io import scenario_from_dict
 
     scenario = scenario_from_dict(params, source="<design point>")
@@ -59,6 +60,7 @@ def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
     model.run()
     ts = model.timeseries()
     out: dict[str, Any] = summarise_run(ts, _cluster_table(model), scenario.simulation.steps)
+    out.update(summarise_spending(spending_table(model)))
     if timeseries:
         out["__timeseries__"] = ts
     return out

@@ -1,0 +1,612 @@
+"""Global sensitivity analysis as a resumable experiment: SALib samples, the experiment engine runs.
+
+A sensitivity file (YAML 1.2 or TOML, validated with located errors like scenario files)::
+
+    name: policy_instruments
+    base: ../configs/call_for_projects.yaml     # scenario file, relative to this file (built-in model)
+    model: clustersim.analytic:ishigami         # or a plug-in "module:function" (then no base)
+    overrides: {simulation.n_firms: 200}
+    steps: 40
+    method: sobol                               # sobol | morris | fast | rbd_fast | pawn | delta
+    samples: 256                                # base sample size N (see below)
+    replications: 2                             # runs per design point (seeds: common random numbers)
+    seed: 2026
+    outputs: [relative_productivity_late, cluster_survival_12q, value_added_late]
+    factors:
+      policy.instruments.facilitation.amount_per_cluster: [0, 50]          # uniform on [low, high]
+      trust.loss_rate: {dist: unif, bounds: [0.1, 0.5], group: trust}
+      clusters.min_size: {bounds: [2, 6], kind: int}
+
+Design sizes (D factors, G groups when groups are given): ``sobol`` N·(D + 2) points (N·(2D + 2) with
+``second_order``; N a power of 2); ``morris`` N·(G + 1) (N trajectories, ``levels`` levels); ``fast``
+N·D (N > 4·M²); ``rbd_fast``, ``pawn`` and ``delta`` a Latin hypercube of N points.
+
+Runs go through the experiment engine (:func:`clustersim.engine.sweep.run_sweep`): parallel or on Dask,
+stored as they finish, resumable by running the same command again. The analysis:
+
+- averages each design point's replications (indices on replication means) and reports, per output, the
+  share of variance due to the random seed (mean within-point variance over total variance);
+- handles failed or missing runs openly: a point with no successful replication is missing; the whole
+  Saltelli block (Sobol') or trajectory (Morris) holding it is dropped, Latin-hypercube methods drop the
+  point, and FAST (whose sample cannot be thinned) is not analysed for that output; the report says how
+  many points were missing and what was dropped;
+- gives bootstrap confidence intervals (SALib's, with a fixed non-zero seed) and a convergence check:
+  indices on the first half of the sample against the whole, flagged when intervals are wide or the
+  estimates moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from clustersim.config import Scenario
+from clustersim.engine.designs import DesignError, point_scenarios, validate_factors
+from clustersim.engine.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec, _text
+from clustersim.scenario_io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
+
+__all__ = [
+    "METHODS",
+    "SensitivityError",
+    "SensitivitySpec",
+    "SensitivityStudy",
+    "SensitivityResult",
+    "load_sensitivity",
+    "analyse",
+    "run_sensitivity",
+    "write_sensitivity",
+]
+
+METHODS = ("sobol", "morris", "fast", "rbd_fast", "pawn", "delta")
+#: SALib analysers get this seed (plus the study's) so that bootstrap intervals are reproducible
+ANALYSIS_SEED_OFFSET = 7919
+#: convergence flags: a confidence half-width above this, or a move between N/2 and N above this
+WIDE_INTERVAL = 0.1
+MOVED = 0.05
+
+
+class SensitivityError(ValueError):
+    """A sensitivity study that cannot be run or analysed; the message says why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactorSpec(_Strict):
+    dist: Literal["unif", "norm", "triang", "lognorm", "truncnorm"] = Field(
+        "unif", description="SALib distribution: unif [low, high]; norm [mean, sd]; triang [low, high, peak "
+                            "fraction]; lognorm [mean, sd] of the log; truncnorm [low, high, mean, sd]")
+    bounds: list[float] = Field(min_length=2, max_length=4, description="the distribution's parameters")
+    group: str | None = Field(None, description="factors of a group move together (Sobol', Morris)")
+    kind: Literal["float", "int"] = Field("float", description="'int' rounds the sampled values")
+
+    @model_validator(mode="after")
+    def _shape(self) -> FactorSpec:
+        want = {"unif": 2, "norm": 2, "triang": 3, "lognorm": 2, "truncnorm": 4}[self.dist]
+        if len(self.bounds) != want:
+            raise ValueError(f"a {self.dist!r} factor needs {want} numbers in 'bounds', got {len(self.bounds)}")
+        if self.dist in ("unif", "triang", "truncnorm") and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds: the low end {self.bounds[0]} must be below the high end {self.bounds[1]}")
+        if self.dist in ("norm", "lognorm") and self.bounds[1] <= 0:
+            raise ValueError("bounds: the standard deviation must be positive")
+        return self
+
+
+class SensitivitySpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    base: str | None = Field(None, description="scenario file, relative to the study file")
+    model: str | None = Field(None, description="plug-in evaluation function 'package.module:function'")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    steps: int | None = Field(None, ge=1, le=4000)
+    method: Literal["sobol", "morris", "fast", "rbd_fast", "pawn", "delta"]
+    samples: int = Field(ge=2, le=10_000_000, description="base sample size N")
+    second_order: bool = Field(False, description="Sobol': also second-order indices")
+    levels: int = Field(4, ge=2, le=100, description="Morris: grid levels")
+    interference: int = Field(4, ge=1, le=100, description="FAST: interference factor M")
+    replications: int = Field(1, ge=1, le=100_000)
+    seed: int = Field(ge=1, le=2**63 - 1, description="root seed (non-zero)")
+    outputs: list[str] = Field(min_length=1, description="outputs analysed (the model's summary names)")
+    factors: dict[str, FactorSpec | list[float]] = Field(min_length=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    resamples: int = Field(1000, ge=10, le=100_000, description="bootstrap resamples")
+    chunk_size: int | None = Field(None, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SensitivitySpec:
+        groups = {f.group for f in self.factor_specs().values()}
+        if None in groups and len(groups) > 1:
+            raise ValueError("either every factor has a group or none has")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"samples: Sobol' sampling needs a power of 2 (got {self.samples}; try "
+                             f"{1 << max(1, (self.samples - 1).bit_length())})")
+        if self.method == "fast" and self.samples <= 4 * self.interference**2:
+            raise ValueError(f"samples: FAST needs N > 4·M² = {4 * self.interference**2}")
+        if self.method not in ("sobol", "morris") and None not in groups:
+            raise ValueError(f"groups are only supported by sobol and morris, not {self.method}")
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ValueError("outputs: listed twice")
+        return self
+
+    def factor_specs(self) -> dict[str, FactorSpec]:
+        return {k: (v if isinstance(v, FactorSpec) else FactorSpec(bounds=list(v))) for k, v in self.factors.items()}
+
+
+@dataclass
+class SensitivityStudy:
+    """A resolved study: the SALib problem, its sample and the engine experiment that runs it."""
+
+    spec: SensitivitySpec
+    source: str
+    problem: dict[str, Any]
+    sample: np.ndarray  # design matrix, one row per point (values as run)
+    experiment: Experiment
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.problem["names"])
+
+    def identity(self) -> str:
+        return self.experiment.identity()
+
+
+def _problem(spec: SensitivitySpec) -> dict[str, Any]:
+    fs = spec.factor_specs()
+    problem: dict[str, Any] = {"num_vars": len(fs), "names": list(fs), "bounds": [f.bounds for f in fs.values()],
+                               "dists": [f.dist for f in fs.values()]}
+    groups = [f.group for f in fs.values()]
+    if all(g is not None for g in groups):
+        problem["groups"] = groups
+    return problem
+
+
+def _sample(spec: SensitivitySpec, problem: dict[str, Any]) -> np.ndarray:
+    from SALib.sample import fast_sampler, latin, morris, sobol
+
+    n, seed = spec.samples, spec.seed
+    if spec.method == "sobol":
+        x = sobol.sample(problem, n, calc_second_order=spec.second_order, seed=seed)
+    elif spec.method == "morris":
+        x = morris.sample(problem, n, num_levels=spec.levels, seed=seed)
+    elif spec.method == "fast":
+        x = fast_sampler.sample(problem, n, M=spec.interference, seed=seed)
+    else:
+        x = latin.sample(problem, n, seed=seed)
+    x = np.asarray(x, dtype=np.float64)
+    for j, f in enumerate(spec.factor_specs().values()):
+        if f.kind == "int":
+            x[:, j] = np.rint(x[:, j])
+    return x
+
+
+def _points(names: list[str], x: np.ndarray, kinds: list[str]) -> pd.DataFrame:
+    cols: dict[str, Any] = {"point_id": np.arange(len(x), dtype=np.int64)}
+    for j, name in enumerate(names):
+        cols[name] = x[:, j].astype(np.int64) if kinds[j] == "int" else x[:, j]
+    return pd.DataFrame(cols)
+
+
+def load_sensitivity(path: str | os.PathLike[str]) -> SensitivityStudy:
+    """Read, validate and resolve a sensitivity file (its sample is drawn here, from its seed)."""
+    source = os.fspath(path)
+    spec: SensitivitySpec = load_model_file(path, SensitivitySpec)
+    return resolve_study(spec, source, Path(source).parent)
+
+
+def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | None = None) -> SensitivityStudy:
+    """The study a validated spec describes (``folder``: where a relative ``base`` is looked up)."""
+    model = spec.model or DEFAULT_MODEL
+    if ":" not in model:
+        raise SensitivityError(f"{source}: model: {model!r} is not an import path ('package.module:function')")
+    problem = _problem(spec)
+    x = _sample(spec, problem)
+    kinds = [f.kind for f in spec.factor_specs().values()]
+    points = _points(problem["names"], x, kinds)
+    design = DesignSpec(kind="points", points=[{"__sensitivity__": spec.method}])  # the points are below
+    exp_spec = ExperimentSpec(name=spec.name, description=spec.description, base=spec.base, model=spec.model,
+                              overrides=spec.overrides, design=design, replications=spec.replications,
+                              seed=spec.seed, steps=spec.steps, outputs=OutputsSpec(), chunk_size=spec.chunk_size)
+    if model != DEFAULT_MODEL:
+        fixed = dict(spec.overrides)
+        params = _LazyParams(lambda i: {**fixed, **{k: _plain(v) for k, v in points.iloc[i].items()
+                                                     if k != "point_id"}}, len(points))
+        return SensitivityStudy(spec, source, problem, x, Experiment(exp_spec, source, model, None, points, params))
+    try:
+        overrides = [f"{k}={_text(v)}" for k, v in spec.overrides.items()]
+        if spec.base is not None:
+            base = load_scenario((folder or Path(".")) / spec.base, overrides, override_source=f"{source}: overrides")
+        else:
+            base = scenario_from_dict(scenario_to_dict(Scenario()), source=f"{source}: overrides", overrides=overrides)
+        if spec.steps is not None:
+            base.simulation.steps = spec.steps
+        validate_factors(problem["names"])
+        # check the extreme values once, so that a factor range outside a parameter's bounds fails now
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        check = pd.DataFrame([{"point_id": 0, **dict(zip(problem["names"], _cast(lo, kinds), strict=True))},
+                              {"point_id": 1, **dict(zip(problem["names"], _cast(hi, kinds), strict=True))}])
+        for _ in point_scenarios(base, check):
+            pass
+    except (ScenarioError, DesignError) as exc:
+        raise SensitivityError(f"{source}: {exc}") from None
+    base_dict = scenario_to_dict(base)
+
+    def params_of(i: int) -> dict[str, Any]:
+        one = points.iloc[[i]].reset_index(drop=True)
+        one["point_id"] = 0
+        _, s = next(point_scenarios(scenario_from_dict(base_dict, source="<base>"), one))
+        return scenario_to_dict(s)
+
+    return SensitivityStudy(spec, source, problem, x,
+                            Experiment(exp_spec, source, model, base, points, _LazyParams(params_of, len(points))))
+
+
+def _cast(values: np.ndarray, kinds: list[str]) -> list[Any]:
+    return [int(v) if k == "int" else float(v) for v, k in zip(values, kinds, strict=True)]
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class _LazyParams:
+    """Each design point's evaluation parameters, built when a task needs them (a Sobol' design of tens of
+    thousands of points would otherwise hold that many full scenarios in memory)."""
+
+    def __init__(self, make, n: int) -> None:
+        self._make, self._n = make, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._make(i)
+
+    def __iter__(self):
+        return (self[i] for i in range(self._n))
+
+
+# ------------------------------------------------------------------------------------------------ analysis
+@dataclass
+class SensitivityResult:
+    """Indices per output, with what the analysis did about noise, missing runs and convergence."""
+
+    study: dict[str, Any]
+    indices: pd.DataFrame  # output, factor, index, value, conf, low, high
+    outputs: pd.DataFrame  # per output: points used/missing, seed variance share, convergence, notes
+    convergence: pd.DataFrame  # output, factor, index, half, full, moved
+    notes: list[str] = field(default_factory=list)
+
+
+def _point_means(index: pd.DataFrame, values: pd.DataFrame, n_points: int, outputs: list[str]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(mean per point, variance within points, runs per point) for each output, NaN where no run succeeded."""
+    ok = index[index["status"] == "ok"][["run_id", "point_id"]]
+    vals = values.drop(columns=[c for c in ("point_id", "replication") if c in values.columns])
+    df = ok.merge(vals, on="run_id", how="inner")
+    missing_cols = [o for o in outputs if o not in df.columns]
+    for o in missing_cols:
+        df[o] = np.nan
+    g = df.groupby("point_id")[outputs]
+    full = pd.RangeIndex(n_points, name="point_id")
+    return g.mean().reindex(full), g.var(ddof=1).reindex(full), g.count().reindex(full, fill_value=0)
+
+
+def _seed_share(values: pd.DataFrame, index: pd.DataFrame, output: str) -> float:
+    ok = index[index["status"] == "ok"][["run_id", "point_id"]].merge(values[["run_id", output]], on="run_id")
+    y = ok[output].to_numpy(dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if len(y) < 2:
+        return math.nan
+    total = float(np.var(y, ddof=1))
+    within = ok.groupby("point_id")[output].var(ddof=1).dropna()
+    if not len(within):
+        return math.nan  # one replication per point: the seed's share cannot be separated
+    if total <= 0:
+        return 0.0
+    return float(min(1.0, within.mean() / total))
+
+
+def _blocks(method: str, problem: dict[str, Any], second_order: bool) -> int | None:
+    """Rows per independent block of the design (Sobol': one base sample; Morris: one trajectory)."""
+    d = len(set(problem["groups"])) if "groups" in problem else problem["num_vars"]
+    if method == "sobol":
+        return 2 * d + 2 if second_order else d + 2
+    if method == "morris":
+        return d + 1
+    return None
+
+
+def _salib_indices(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray, spec: SensitivitySpec,
+                   seed: int) -> pd.DataFrame:
+    """Run one SALib analyser; tidy rows (factor, index, value, conf)."""
+    from SALib.analyze import delta, fast, morris, pawn, rbd_fast, sobol
+
+    conf, res = spec.confidence, spec.resamples
+    rows: list[dict[str, Any]] = []
+    names = list(dict.fromkeys(problem["groups"])) if "groups" in problem else list(problem["names"])
+
+    def add(kind: str, values, confs=None) -> None:
+        for k, name in enumerate(names):
+            rows.append({"factor": name, "index": kind, "value": float(values[k]),
+                         "conf": float(confs[k]) if confs is not None else math.nan})
+
+    if method == "sobol":
+        r = sobol.analyze(problem, y, calc_second_order=spec.second_order, num_resamples=res, conf_level=conf,
+                          seed=seed)
+        add("S1", r["S1"], r["S1_conf"])
+        add("ST", r["ST"], r["ST_conf"])
+        if spec.second_order:
+            for a in range(len(names)):
+                for b in range(a + 1, len(names)):
+                    rows.append({"factor": f"{names[a]} × {names[b]}", "index": "S2",
+                                 "value": float(r["S2"][a, b]), "conf": float(r["S2_conf"][a, b])})
+    elif method == "morris":
+        r = morris.analyze(problem, x, y, num_resamples=res, conf_level=conf, num_levels=spec.levels, seed=seed)
+        add("mu_star", r["mu_star"], r["mu_star_conf"])
+        add("sigma", r["sigma"])
+        add("mu", r["mu"])
+    elif method == "fast":
+        r = fast.analyze(problem, y, M=spec.interference, num_resamples=res, conf_level=conf, seed=seed)
+        add("S1", r["S1"], r["S1_conf"])
+        add("ST", r["ST"], r["ST_conf"])
+    elif method == "rbd_fast":
+        r = rbd_fast.analyze(problem, x, y, M=spec.interference, num_resamples=res, conf_level=conf, seed=seed)
+        add("S1", r["S1"], r["S1_conf"])
+    elif method == "pawn":
+        r = pawn.analyze(problem, x, y, S=10, seed=seed)
+        add("pawn_median", r["median"])
+        add("pawn_max", r["maximum"])
+    else:
+        r = delta.analyze(problem, x, y, num_resamples=res, conf_level=conf, seed=seed)
+        add("delta", r["delta"], r["delta_conf"])
+        add("S1", r["S1"], r["S1_conf"])
+    return pd.DataFrame(rows)
+
+
+def _usable(method: str, problem: dict[str, Any], spec: SensitivitySpec, y: np.ndarray
+            ) -> tuple[np.ndarray | None, str]:
+    """Row mask of the design usable for this output, and what was done about missing points."""
+    bad = ~np.isfinite(y)
+    if not bad.any():
+        return np.ones(len(y), dtype=bool), ""
+    block = _blocks(method, problem, spec.second_order)
+    if block is not None:
+        n_blocks = len(y) // block
+        dead = bad[: n_blocks * block].reshape(n_blocks, block).any(axis=1)
+        what = "Saltelli blocks (base samples)" if method == "sobol" else "trajectories"
+        if dead.all():
+            return None, f"every one of the {n_blocks} {what} has a missing point: not analysed"
+        return np.repeat(~dead, block), f"dropped {int(dead.sum())} of {n_blocks} {what} holding a missing point"
+    if method == "fast":
+        return None, "FAST's sample cannot be thinned: not analysed (rerun the failed runs with --retry-failed)"
+    return ~bad, f"dropped {int(bad.sum())} missing points of the Latin hypercube"
+
+
+def analyse(study: SensitivityStudy, index: pd.DataFrame, values: pd.DataFrame) -> SensitivityResult:
+    """Indices of every output from the runs stored so far (``index``/``values``: the store's index and
+    outputs tables)."""
+    spec, problem, x = study.spec, study.problem, study.sample
+    n = len(x)
+    means, _, counts = _point_means(index, values, n, spec.outputs)
+    seed = spec.seed + ANALYSIS_SEED_OFFSET
+    all_idx, summaries, conv_rows, notes = [], [], [], []
+    for out in spec.outputs:
+        y = means[out].to_numpy(dtype=np.float64)
+        missing = int((~np.isfinite(y)).sum())
+        info: dict[str, Any] = {"output": out, "points": n, "points_missing": missing,
+                                "runs_ok": int(counts[out].sum()) if out in counts else 0,
+                                "seed_variance_share": _seed_share(values, index, out) if out in values else math.nan,
+                                "handling": "", "converged": None, "note": ""}
+        if out not in values.columns:
+            info["note"] = "no run returned this output"
+            summaries.append(info)
+            notes.append(f"{out}: no run returned this output (check its name)")
+            continue
+        use, handling = _usable(spec.method, problem, spec, y)
+        info["handling"] = handling or "none missing"
+        if use is None:
+            info["note"] = handling
+            summaries.append(info)
+            notes.append(f"{out}: {handling}")
+            continue
+        if np.nanstd(y[use]) == 0:
+            info["note"] = "the output does not vary over the design: indices undefined"
+            summaries.append(info)
+            notes.append(f"{out}: constant over the design, not analysed")
+            continue
+        idx = _salib_indices(spec.method, problem, x[use], y[use], spec, seed)
+        idx.insert(0, "output", out)
+        all_idx.append(idx)
+        # convergence: the first half of the (independent) blocks or rows against all of them
+        half = _half(spec.method, problem, spec, use)
+        if half is not None and half.sum() >= 4:
+            try:
+                h = _salib_indices(spec.method, problem, x[half], y[half], spec, seed)
+                m = idx.merge(h[["factor", "index", "value"]], on=["factor", "index"], suffixes=("", "_half"))
+                m["moved"] = (m["value"] - m["value_half"]).abs()
+                key = {"sobol": ("ST",), "fast": ("ST",), "morris": ("mu_star",)}.get(spec.method, None)
+                sel = m[m["index"].isin(key)] if key else m
+                scale = 1.0 if spec.method != "morris" else max(float(sel["value"].abs().max()), 1e-12)
+                wide = bool((sel["conf"] / scale > WIDE_INTERVAL).any()) if sel["conf"].notna().any() else False
+                moved = bool((sel["moved"] / scale > MOVED).any())
+                info["converged"] = not (wide or moved)
+                info["note"] = "; ".join(t for t in (
+                    "wide intervals" if wide else "", "estimates moved between N/2 and N" if moved else "") if t)
+                for r in m.itertuples():
+                    conv_rows.append({"output": out, "factor": r.factor, "index": r.index, "half": r.value_half,
+                                      "full": r.value, "moved": r.moved})
+            except Exception as exc:  # noqa: BLE001 - a half sample too small for the method
+                info["note"] = f"convergence not checked: {type(exc).__name__}: {exc}"
+        else:
+            info["note"] = "convergence not checked (FAST's sample cannot be halved)" if spec.method == "fast" \
+                else "convergence not checked (too few points)"
+        summaries.append(info)
+    indices = pd.concat(all_idx, ignore_index=True) if all_idx else pd.DataFrame(
+        columns=["output", "factor", "index", "value", "conf"])
+    z = indices["conf"]
+    indices["low"] = indices["value"] - z
+    indices["high"] = indices["value"] + z
+    failed = int((index["status"] == "failed").sum()) if len(index) else 0
+    expected = n * spec.replications
+    if failed or len(index) < expected:
+        notes.insert(0, f"{failed} failed and {expected - len(index)} not yet run of {expected} runs; points "
+                        "without any successful replication are missing (see per-output handling)")
+    return SensitivityResult(
+        study={"name": spec.name, "method": spec.method, "samples": spec.samples, "points": n,
+               "replications": spec.replications, "factors": problem["names"], "seed": spec.seed,
+               "analysis_seed": seed, "identity": study.identity()},
+        indices=indices, outputs=pd.DataFrame(summaries),
+        convergence=pd.DataFrame(conv_rows, columns=["output", "factor", "index", "half", "full", "moved"]),
+        notes=notes)
+
+
+def _half(method: str, problem: dict[str, Any], spec: SensitivitySpec, use: np.ndarray) -> np.ndarray | None:
+    if method == "fast":
+        return None
+    block = _blocks(method, problem, spec.second_order)
+    n = len(use)
+    if block is not None:
+        n_blocks = n // block
+        keep = np.zeros(n, dtype=bool)
+        keep[: (n_blocks // 2) * block] = True
+        return keep & use
+    keep = np.zeros(n, dtype=bool)
+    keep[: n // 2] = True
+    return keep & use
+
+
+# ------------------------------------------------------------------------------------------------ running
+def run_sensitivity(study: SensitivityStudy, out: Path, *, executor: Any = None, retry_failed: bool = False,
+                    progress=None) -> tuple[Any, SensitivityResult]:
+    """Run (or resume) the study's runs into ``out/runs`` and analyse them; returns (sweep report, result)."""
+    from clustersim.engine.store import RunStore
+    from clustersim.engine.sweep import run_sweep
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(out / "study.json", {"spec": study.spec.model_dump(mode="json"), "source": study.source,
+                                            "problem": study.problem, "identity": study.identity()})
+    report = run_sweep(study.experiment, out / "runs", executor=executor, retry_failed=retry_failed,
+                       progress=progress)
+    store = RunStore.open(out / "runs")
+    result = analyse(study, store.index(), store.outputs())
+    return report, result
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def write_sensitivity(result: SensitivityResult, out: Path, *, figures: bool = True) -> list[Path]:
+    """Write the index tables (Parquet and CSV), figures and the Markdown report into ``out``.
+
+    Each file is written under a temporary name and renamed: an interrupted write leaves the previous
+    version or none, never half a file.
+    """
+    from clustersim.output import provenance, write_parquet
+
+    out = Path(out)
+    written = []
+    for name, df in (("indices", result.indices), ("outputs", result.outputs), ("convergence", result.convergence)):
+        write_parquet(df, out / f"{name}.parquet")
+        tmp = out / f".{name}.csv.tmp"
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, out / f"{name}.csv")
+        written += [out / f"{name}.parquet", out / f"{name}.csv"]
+    figs: list[tuple[str, Path]] = []
+    if figures and len(result.indices):
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from clustersim.plots_sensitivity import plot_heatmap, plot_indices, plot_morris
+
+        fig_dir = out / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        for output in result.indices["output"].unique():
+            sub = result.indices[result.indices["output"] == output]
+            fig = plot_morris(sub, output) if result.study["method"] == "morris" else plot_indices(sub, output)
+            path = fig_dir / f"indices_{_safe(output)}.png"
+            _save(fig, path)
+            plt.close(fig)
+            figs.append((output, path))
+        fig = plot_heatmap(result.indices, result.study["method"])
+        if fig is not None:
+            _save(fig, fig_dir / "heatmap.png")
+            plt.close(fig)
+            figs.append(("heatmap", fig_dir / "heatmap.png"))
+    report = _report(result, figs, out, provenance(None))
+    tmp = out / ".report.md.tmp"
+    tmp.write_text(report, encoding="utf-8")
+    os.replace(tmp, out / "report.md")
+    written.append(out / "report.md")
+    return written
+
+
+def _save(fig, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+def _report(result: SensitivityResult, figs: list[tuple[str, Path]], out: Path, prov: dict[str, Any]) -> str:
+    s = result.study
+    lines = [f"# Sensitivity analysis: {s['name']}", "",
+             f"Method **{s['method']}**, base sample N = {s['samples']}, {s['points']} design points × "
+             f"{s['replications']} replication(s); factors: {', '.join(f'`{f}`' for f in s['factors'])}. "
+             f"Root seed {s['seed']} (runs: `SeedSequence(seed, spawn_key=(replication,))`, common random numbers "
+             f"across points); SALib analysis seed {s['analysis_seed']}.", ""]
+    if result.notes:
+        lines += ["## Warnings", ""] + [f"- {n}" for n in result.notes] + [""]
+    lines += ["## Outputs", "", "| output | points missing | handling | seed variance share | converged | note |",
+              "|---|---|---|---|---|---|"]
+    for r in result.outputs.itertuples():
+        share = "n/a" if not np.isfinite(r.seed_variance_share) else f"{r.seed_variance_share:.1%}"
+        conv = {True: "yes", False: "**no**", None: "not checked"}.get(r.converged, "not checked")
+        lines.append(f"| `{r.output}` | {r.points_missing} of {r.points} | {r.handling} | {share} | {conv} | "
+                     f"{r.note} |")
+    lines += ["", "The seed variance share is the mean variance between replications of a design point over the "
+              "total variance of the runs: the part of an output's variation the random seed alone produces. "
+              "Indices are computed on replication means.", ""]
+    key = {"morris": "mu_star", "pawn": "pawn_median", "delta": "delta", "rbd_fast": "S1"}.get(s["method"], "ST")
+    if len(result.indices):
+        lines += [f"## Main index ({key}) by factor and output", ""]
+        piv = result.indices[result.indices["index"] == key].pivot(index="factor", columns="output", values="value")
+        lines.append("| factor | " + " | ".join(f"`{c}`" for c in piv.columns) + " |")
+        lines.append("|---" * (len(piv.columns) + 1) + "|")
+        for f, row in piv.iterrows():
+            lines.append(f"| `{f}` | " + " | ".join(f"{v:.3g}" for v in row.to_numpy()) + " |")
+        lines.append("")
+    if figs:
+        lines += ["## Figures", ""] + [f"![{name}]({p.relative_to(out)})" for name, p in figs] + [""]
+    lines += ["## Files", "", "`indices.parquet`/`.csv` (output, factor, index, value, conf, low, high), "
+              "`outputs.parquet`/`.csv` (per output: missing points, handling, seed variance share, convergence), "
+              "`convergence.parquet`/`.csv` (indices at N/2 and N), `runs/` (the experiment store: every run, "
+              "its seed and status), `study.json` (the resolved study).", "",
+              "## Provenance", "", "```", json.dumps({k: prov[k] for k in sorted(prov)}, indent=2, default=str),
+              "```", ""]
+    return "\n".join(lines)
+
+
+def study_hash(spec: SensitivitySpec) -> str:
+    text = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
