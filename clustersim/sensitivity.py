@@ -50,7 +50,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from clustersim.config import Scenario
-from clustersim.engine.designs import DesignError, point_scenarios, validate_factors
+from clustersim.engine.designs import (
+    DesignError,
+    _leaves,
+    _value_for,
+    _with_values,
+    point_scenarios,
+    validate_factors,
+)
 from clustersim.engine.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec, _text
 from clustersim.scenario_io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
 
@@ -239,12 +246,14 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
     except (ScenarioError, DesignError) as exc:
         raise SensitivityError(f"{source}: {exc}") from None
     base_dict = scenario_to_dict(base)
+    leaves = _leaves()
+    annotations = [leaves[name].annotation for name in problem["names"]]
 
     def params_of(i: int) -> dict[str, Any]:
-        one = points.iloc[[i]].reset_index(drop=True)
-        one["point_id"] = 0
-        _, s = next(point_scenarios(scenario_from_dict(base_dict, source="<base>"), one))
-        return scenario_to_dict(s)
+        # the base with the point's values (sections copied on write); every value of the sample lies within
+        # the range checked above, and the worker validates the whole scenario again before running it
+        return _with_values(base_dict, {name: _value_for(x[i, j], annotations[j])
+                                        for j, name in enumerate(problem["names"])})
 
     return SensitivityStudy(spec, source, problem, x,
                             Experiment(exp_spec, source, model, base, points, _LazyParams(params_of, len(points))))
