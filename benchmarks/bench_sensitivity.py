@@ -50,8 +50,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from clustersim.engine.evaluate import clustersim_model
     from clustersim.engine.designs import run_seed
+    from clustersim.engine.evaluate import clustersim_model
     from clustersim.engine.sweep import LocalExecutor
     from clustersim.runner import default_workers
     from clustersim.sensitivity import SensitivitySpec, resolve_study, run_sensitivity, write_sensitivity

@@ -7,12 +7,13 @@ They validate the sensitivity-analysis pipeline end to end (``clustersim sensiti
 - Sobol' G-function (Saltelli & Sobol' 1995): ``Y = Π_i (|4 x_i − 2| + a_i) / (1 + a_i)``, ``x_i ~ U(0, 1)``.
 
 Plug-in signature: ``f(params, seed) -> {"y": value}``; ``params`` maps ``x1``, ``x2``, ... to values. An
-optional ``noise`` parameter adds ``noise · N(0, 1)`` drawn from the run's seed (a stochastic model whose
-seed variance the analysis must report).
+optional ``noise`` parameter adds ``noise · N(0, 1)`` drawn from the run's seed and the point (a stochastic
+model whose seed variance the analysis must report).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,10 +27,18 @@ G_DEFAULT_A = (0.0, 1.0, 4.5, 9.0, 99.0, 99.0)
 
 
 def _noise(params: Mapping[str, Any], seed: np.random.SeedSequence | None) -> float:
+    """``noise · z``, z ~ N(0, 1) drawn from the run's seed *and* the point's values: the experiment engine
+    gives every point the same seed for a replication (common random numbers), and a noise that depended on
+    the seed alone would shift all points alike, as no real model's randomness does."""
     sd = float(params.get("noise", 0.0))
     if sd <= 0:
         return 0.0
-    return sd * float(np.random.default_rng(seed).standard_normal())
+    values = np.array([float(v) for k, v in sorted(params.items()) if k != "noise"], dtype=np.float64)
+    point = int.from_bytes(hashlib.sha256(values.tobytes()).digest()[:8], "little")
+    entropy = seed.entropy if seed is not None else 0
+    key = tuple(seed.spawn_key) if seed is not None else ()
+    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(*key, point)))
+    return sd * float(rng.standard_normal())
 
 
 def ishigami(params: Mapping[str, Any], seed: np.random.SeedSequence | None = None) -> dict[str, float]:

@@ -23,3 +23,12 @@ def fails_above(params, seed):
     if params["a"] > 2:
         raise RuntimeError(f"a = {params['a']} is too large for this model")
     return noisy_sum(params, seed)
+
+
+def ishigami_failing_high_x1(params, seed):
+    """The Ishigami function, failing on design points whose x1 exceeds 2.8 (missing points for the analysis)."""
+    from clustersim.analytic import ishigami
+
+    if params["x1"] > 2.8:
+        raise RuntimeError(f"x1 = {params['x1']} is too large for this model")
+    return ishigami(params, seed)
