@@ -227,7 +227,10 @@ def test_sweep_folder_is_readable_by_pyarrow_and_duckdb(tmp_path):
 
 
 def test_shipped_experiment_files_load():
-    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    """Every sweep experiment in experiments/ loads (sensitivity studies, with a 'method', are tested in
+    their own file)."""
+    files = [f for f in sorted((ROOT / "experiments").glob("*.yaml"))
+             if not any(line.startswith("method:") for line in f.read_text().splitlines())]
     assert files
     for f in files:
         exp = load_experiment(f)
