@@ -47,7 +47,7 @@ __all__ = ["OutputExistsError", "git_commit", "new_results_dir", "package_versio
            "write_results"]
 
 PACKAGES = ("clustersim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "matplotlib", "networkx", "scipy",
-            "ruamel.yaml")
+            "ruamel.yaml", "SALib")
 
 
 class OutputExistsError(FileExistsError):

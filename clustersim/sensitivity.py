@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clustersim.config import Scenario
 from clustersim.engine.designs import (
@@ -124,14 +124,27 @@ class SensitivitySpec(_Strict):
     replications: int = Field(1, ge=1, le=100_000)
     seed: int = Field(ge=1, le=2**63 - 1, description="root seed (non-zero)")
     outputs: list[str] = Field(min_length=1, description="outputs analysed (the model's summary names)")
-    factors: dict[str, FactorSpec | list[float]] = Field(min_length=1)
+    factors: dict[str, FactorSpec] = Field(min_length=1)
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     resamples: int = Field(1000, ge=10, le=100_000, description="bootstrap resamples")
     chunk_size: int | None = Field(None, ge=1, le=100_000)
 
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _lists_are_uniform_bounds(cls, value: Any) -> Any:
+        """``path: [low, high]`` is short for ``path: {bounds: [low, high]}`` (validated, and located, as such)."""
+        if isinstance(value, dict):
+            return {k: ({"bounds": v} if isinstance(v, list | tuple) else v) for k, v in value.items()}
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> SensitivitySpec:
         groups = {f.group for f in self.factor_specs().values()}
+        if self.method == "morris":
+            open_ended = [k for k, f in self.factor_specs().items() if f.dist in ("norm", "lognorm")]
+            if open_ended:
+                raise ValueError(f"factors {', '.join(open_ended)}: Morris samples the 0 and 1 quantiles of each "
+                                 "distribution, infinite for 'norm' and 'lognorm': use unif, triang or truncnorm")
         if None in groups and len(groups) > 1:
             raise ValueError("either every factor has a group or none has")
         if self.method == "sobol" and self.samples & (self.samples - 1):
@@ -146,7 +159,7 @@ class SensitivitySpec(_Strict):
         return self
 
     def factor_specs(self) -> dict[str, FactorSpec]:
-        return {k: (v if isinstance(v, FactorSpec) else FactorSpec(bounds=list(v))) for k, v in self.factors.items()}
+        return dict(self.factors)
 
 
 @dataclass
@@ -225,8 +238,8 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
                               seed=spec.seed, steps=spec.steps, outputs=OutputsSpec(), chunk_size=spec.chunk_size)
     if model != DEFAULT_MODEL:
         fixed = dict(spec.overrides)
-        params = _LazyParams(lambda i: {**fixed, **{k: _plain(v) for k, v in points.iloc[i].items()
-                                                     if k != "point_id"}}, len(points))
+        names = problem["names"]
+        params = _LazyParams(lambda i: {**fixed, **dict(zip(names, _cast(x[i], kinds), strict=True))}, len(points))
         return SensitivityStudy(spec, source, problem, x, Experiment(exp_spec, source, model, None, points, params))
     try:
         overrides = [f"{k}={_text(v)}" for k, v in spec.overrides.items()]
@@ -379,7 +392,8 @@ def _salib_indices(method: str, problem: dict[str, Any], x: np.ndarray, y: np.nd
         add("pawn_max", r["maximum"])
     else:
         r = delta.analyze(problem, x, y, num_resamples=res, conf_level=conf, seed=seed)
-        add("delta", r["delta"], r["delta_conf"])
+        key = "delta" if "delta" in r else "delta_raw"  # SALib >= 1.6 names the classic estimator delta_raw
+        add("delta", r[key], r[f"{key}_conf"])
         add("S1", r["S1"], r["S1_conf"])
     return pd.DataFrame(rows)
 
@@ -505,6 +519,8 @@ def run_sensitivity(study: SensitivityStudy, out: Path, *, executor: Any = None,
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder holding another study is refused here, before anything in it changes
+    RunStore.create_or_open(out / "runs", study.experiment.resolved(), study.identity())
     _write_json_atomic(out / "study.json", {"spec": study.spec.model_dump(mode="json"), "source": study.source,
                                             "problem": study.problem, "identity": study.identity()})
     report = run_sweep(study.experiment, out / "runs", executor=executor, retry_failed=retry_failed,

@@ -1,0 +1,20 @@
+"""Plug-in models for tests/test_sensitivity.py (importable by workers: pytest puts tests/ on sys.path, forked
+local workers inherit it, and Dask workers started from the tests get it through PYTHONPATH or spawn)."""
+
+from __future__ import annotations
+
+import os
+
+from clustersim.analytic import ishigami
+
+#: while this environment variable is set, :func:`ishigami_fails_high_x1` fails where x1 > 3.0
+FAIL_ENV = "CLUSTERSIM_SA_TEST_FAIL"
+
+
+def ishigami_fails_high_x1(params, seed):
+    """The Ishigami function, failing on design points whose x1 exceeds 3.0 (about 2 % of U(-π, π)) while
+    :data:`FAIL_ENV` is set; unset it and ``--retry-failed`` heals the study."""
+    if os.environ.get(FAIL_ENV) and params["x1"] > 3.0:
+        raise RuntimeError(f"x1 = {params['x1']} is too large for this model")
+    return ishigami(params, seed)
+
