@@ -1,5 +1,5 @@
-"""Plug-in models for tests/test_sensitivity.py (importable by workers: pytest puts tests/ on sys.path, forked
-local workers inherit it, and Dask workers started from the tests get it through PYTHONPATH or spawn)."""
+"""Plug-in models for tests/test_sensitivity.py, named by import path (``sa_plugins:...``) like tests/plugin_models.py:
+pytest puts tests/ on sys.path, and the local executor's workers (fork or forkserver) inherit it."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ def ishigami_fails_high_x1(params, seed):
         raise RuntimeError(f"x1 = {params['x1']} is too large for this model")
     return ishigami(params, seed)
 
+
+
+def seed_probe(params, seed):
+    """The Ishigami function, and the seed the run received (its root entropy and spawn key)."""
+    return {"y": ishigami(params)["y"], "entropy": float(seed.entropy), "spawn_key": float(seed.spawn_key[-1]),
+            "spawn_depth": float(len(seed.spawn_key))}

@@ -124,13 +124,19 @@ def ishigami_cli(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dask_executor():
-    """A Dask LocalCluster of two single-threaded worker processes on 127.0.0.1."""
-    pytest.importorskip("distributed")
+    """The Dask executor on a scheduler address: a LocalCluster of two single-threaded worker processes on
+    127.0.0.1. (Not ``DaskExecutor(workers=2)``: its scheduler's HTTP server asks for port 8787 even with the
+    dashboard off, and warns, an error here, whenever another cluster on the machine holds that port.)"""
+    distributed = pytest.importorskip("distributed")
     from clustersim.engine.sweep import DaskExecutor
 
-    ex = DaskExecutor(workers=2)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    ex = DaskExecutor(cluster.scheduler_address)
+    assert ex.workers == 2
     yield ex
     ex.close()
+    cluster.close()
 
 
 # ------------------------------------------------------------------------------- 1. validation, executors
@@ -161,9 +167,9 @@ def test_dask_gives_identical_tables(ishigami_cli, dask_executor, tmp_path):
     assert not outside(remote.indices, TRUTH)
 
 
-def test_g_function_recovered_in_parallel_and_on_dask_identically(dask_executor, tmp_path):
+def test_g_function_recovered_sequentially_and_on_dask_identically(dask_executor, tmp_path):
     g = {"name": "g", "model": "clustersim.analytic:g_function", "seed": 2026, "factors": G6}
-    _, _, par = run(tmp_path / "par", LocalExecutor(2), chunk_size=2048, **g)
+    _, _, par = run(tmp_path / "seq", **g)  # in process, adaptive chunks
     _, report, remote = run(tmp_path / "dask", dask_executor, chunk_size=1000, **g)
     assert report.ok == 1024 * 8
     assert_same_tables(par, remote)
@@ -187,7 +193,7 @@ def test_rerun_on_the_same_folder_runs_nothing_and_gives_identical_indices(ishig
     pd.testing.assert_frame_equal(written, ishigami_cli["result"].indices, check_exact=True, check_dtype=False)
 
 
-def test_folder_of_another_study_is_refused(tmp_path, capsys):
+def test_folder_of_another_study_is_refused_and_left_unchanged(tmp_path, capsys):
     out = tmp_path / "out"
     assert cli(write_study(tmp_path / "a.yaml", samples=64), out) == 0
     before = snapshot(out)
@@ -195,17 +201,18 @@ def test_folder_of_another_study_is_refused(tmp_path, capsys):
     assert cli(write_study(tmp_path / "b.yaml", samples=128), out) == 2
     err = capsys.readouterr().err
     assert "another experiment" in err and "runs" in err
-    after = snapshot(out)
-    # the runs and the results of the first study are untouched
-    assert {k: v for k, v in after.items() if k != "study.json"} == \
-           {k: v for k, v in before.items() if k != "study.json"}
+    assert snapshot(out) == before  # runs, results and study.json of the first study
 
 
-def test_refused_study_changes_nothing_in_the_folder(tmp_path):
+@pytest.mark.xfail(strict=True, reason="run_sensitivity only checks out/runs (the run store); a non-empty --out "
+                                       "that is no study folder is accepted and its report.md, indices.csv, ... are "
+                                       "overwritten, where `clustersim sweep` refuses a foreign non-empty folder")
+def test_folder_holding_something_else_is_refused_and_left_unchanged(tmp_path, capsys):
     out = tmp_path / "out"
-    assert cli(write_study(tmp_path / "a.yaml", samples=64), out) == 0
+    out.mkdir()
+    (out / "report.md").write_text("someone else's report\n")
     before = snapshot(out)
-    assert cli(write_study(tmp_path / "b.yaml", samples=128), out) == 2
+    assert cli(write_study(tmp_path / "a.yaml", samples=64), out, "--no-figures") == 2
     assert snapshot(out) == before
 
 
@@ -286,9 +293,10 @@ def test_pawn_ranks_x3_last(tmp_path):
 
 
 def test_delta_ranks_x3_last_and_its_first_order_index_is_zero(tmp_path):
-    # N = 2000: at a few hundred points the delta estimates of Ishigami's three factors overlap
-    study, report, res = run(tmp_path / "d", method="delta", samples=2000, resamples=10)
-    assert report.total == 2000
+    # N = 1000: at a few hundred points the delta estimates of Ishigami's three factors overlap (SALib's delta
+    # analyser is slow: kernel densities per factor, bootstrap and the N/2 convergence rerun)
+    study, report, res = run(tmp_path / "d", method="delta", samples=1000, resamples=10)
+    assert report.total == 1000
     assert abs(row(res.indices, "x3", "S1")["value"]) < 0.1
     delta = res.indices[res.indices["index"] == "delta"].set_index("factor")["value"]
     assert delta.idxmin() == "x3"
@@ -336,6 +344,19 @@ def test_noisy_model_is_analysed_on_replication_means(tmp_path):
     first = analyse(study, index[index["replication"] == 0], values[values["replication"] == 0])
     assert not np.allclose(first.indices["value"], res.indices["value"], atol=0.01)
     assert "not yet run" in first.notes[0] and str(256 * 5 * (reps - 1)) in first.notes[0]
+
+
+def test_runs_get_the_seeds_the_report_states(tmp_path):
+    # "runs: SeedSequence(seed, spawn_key=(replication,)), common random numbers across points"
+    _, _, res = run(tmp_path / "s", model="sa_plugins:seed_probe", method="morris", samples=4, replications=3,
+                    seed=77)
+    values = RunStore.open(tmp_path / "s" / "runs").outputs()
+    assert len(values) == 16 * 3
+    assert (values["entropy"] == 77).all() and (values["spawn_depth"] == 1).all()
+    assert (values["spawn_key"] == values["replication"]).all()
+    write_sensitivity(res, tmp_path / "s", figures=False)
+    text = (tmp_path / "s" / "report.md").read_text()
+    assert "Root seed 77 (runs: `SeedSequence(seed, spawn_key=(replication,))`" in text
 
 
 # --------------------------------------------------------------------------------------- 4. missing runs
@@ -443,6 +464,16 @@ def test_tiny_sample_is_flagged_not_converged(tmp_path):
     assert out["converged"] == False and "wide intervals" in out["note"]  # noqa: E712
     write_sensitivity(res, tmp_path / "t", figures=False)
     assert "| **no** | wide intervals" in (tmp_path / "t" / "report.md").read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="analyse: the N/2 check runs when the half holds >= 4 rows, not >= 2 blocks; "
+                                       "with 2 Morris trajectories the half has one, SALib's sigma divides by 0 and "
+                                       "numpy warns (printed by the CLI; an exception under -W error, turned into "
+                                       "the note 'convergence not checked: RuntimeWarning: ...')")
+def test_two_trajectories_are_too_few_to_check_convergence(tmp_path):
+    _, _, res = run(tmp_path / "m", method="morris", samples=2)
+    out = res.outputs.iloc[0]
+    assert out["converged"] is None and out["note"] == "convergence not checked (too few points)"
 
 
 def test_convergence_table_holds_half_and_full_estimates(ishigami_cli):
