@@ -322,10 +322,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _make_executor(args: argparse.Namespace, name: str):
+    """The executor the options ask for (local pool, or Dask); None, with the reason printed, if the Dask
+    cluster cannot be reached."""
+    from clustersim.engine.sweep import LocalExecutor
+
+    if args.executor != "dask":
+        return LocalExecutor(args.workers)
+    from clustersim.engine.sweep import DaskExecutor
+
+    try:
+        return DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
+    except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
+        print(f"{name}: cannot reach the Dask cluster: {exc}", file=sys.stderr)
+        return None
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from clustersim.engine.spec import ExperimentError, load_experiment
     from clustersim.engine.store import StoreMismatchError
-    from clustersim.engine.sweep import LocalExecutor, run_sweep
+    from clustersim.engine.sweep import run_sweep
     from clustersim.scenario_io import ScenarioError
 
     if args.workers is not None and not 1 <= args.workers <= 4096:
@@ -350,16 +366,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     executor = None
     try:
-        if args.executor == "dask":
-            from clustersim.engine.sweep import DaskExecutor
-
-            try:
-                executor = DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
-            except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
-                print(f"clustersim sweep: cannot reach the Dask cluster: {exc}", file=sys.stderr)
-                return 2
-        else:
-            executor = LocalExecutor(args.workers)
+        executor = _make_executor(args, "clustersim sweep")
+        if executor is None:
+            return 2
         if not args.quiet:
             from clustersim.engine.store import RunStore
 
@@ -389,7 +398,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from clustersim.engine.store import RunStore, StoreMismatchError
-    from clustersim.engine.sweep import LocalExecutor
     from clustersim.scenario_io import ScenarioError
     from clustersim.sensitivity import SensitivityError, load_sensitivity, run_sensitivity, write_sensitivity
 
@@ -415,16 +423,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     executor = None
     try:
-        if args.executor == "dask":
-            from clustersim.engine.sweep import DaskExecutor
-
-            try:
-                executor = DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
-            except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
-                print(f"{name}: cannot reach the Dask cluster: {exc}", file=sys.stderr)
-                return 2
-        else:
-            executor = LocalExecutor(args.workers)
+        executor = _make_executor(args, name)
+        if executor is None:
+            return 2
         if not args.quiet:
             stored = 0
             if (out / "runs" / "experiment.json").exists():
