@@ -121,7 +121,8 @@ def by_family(family: str) -> list[str]:
 
 
 def _mean(x: np.ndarray, default: float = 0.0) -> float:
-    return float(x.mean()) if len(x) else default
+    """``x.mean()`` of a 1-D array (same sum, same division, less overhead), ``default`` when empty."""
+    return float(x.sum(dtype=np.float64) / len(x)) if len(x) else default
 
 
 def _policy_total(model: ClusterModel) -> float:

@@ -34,7 +34,7 @@ from mesa.datacollection import DataCollector
 from clustersim.agents import Cluster, Firm
 from clustersim.config import Scenario
 from clustersim.indicators import INDICATORS, compute_indicators
-from clustersim.network import PairStore, segment_sum
+from clustersim.network import PairStore, isin_sorted, row_mean, segment_sum
 from clustersim.orientations import (
     ActionContext,
     club_action,
@@ -77,16 +77,39 @@ def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, dr
     order = np.argsort(group, kind="stable")
     g_sorted = group[order]
     counts = np.bincount(group, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = np.cumsum(counts) - counts
+    n = len(order)
     start = starts[g_sorted]
     cnt = counts[g_sorted]
-    me = np.repeat(np.arange(len(order)), draws)
-    pick = start[me] + np.floor(rng.random(len(me)) * cnt[me]).astype(np.int64)
-    keep = pick != me
-    if draws > 1:  # meeting the same partner twice in a quarter is one meeting
-        _, first = np.unique(me[keep] * len(order) + pick[keep], return_index=True)
-        keep[np.flatnonzero(keep)[np.setdiff1d(np.arange(keep.sum()), first)]] = False
+    # draws (n, draws): row m holds element m's picks, in drawing order
+    pick = (start[:, None] + (rng.random((n, draws)) * cnt[:, None]).astype(np.int64))
+    keep = pick != np.arange(n)[:, None]
+    # meeting the same partner twice in a quarter is one meeting: keep the first draw of each partner
+    for k in range(1, draws):
+        keep[:, k] &= ~(pick[:, :k] == pick[:, k:k + 1]).any(axis=1)
+    me = np.repeat(np.arange(n), draws).reshape(n, draws)
     return order[me[keep]], order[pick[keep]]
+
+
+class IndicatorCollector(DataCollector):
+    """Mesa's DataCollector with one model reporter per indicator of :data:`INDICATORS`.
+
+    Indicators are plain floats, so each step appends them directly (no per-reporter type checks and deep
+    copies, which cost as much as computing the indicators); everything else, including
+    ``get_model_vars_dataframe``, is Mesa's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(model_reporters={name: (lambda m, k=name: m.indicators[k]) for name in INDICATORS})
+        self._columns = [(name, self.model_vars[name]) for name in INDICATORS]
+        self._validated = True  # the reporters above are known to be valid
+
+    def collect(self, model: ClusterModel) -> None:  # noqa: D102
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        values = model.indicators
+        for name, column in self._columns:
+            column.append(float(values[name]))
 
 
 class ClusterModel(mesa.Model):
@@ -125,6 +148,8 @@ class ClusterModel(mesa.Model):
         self.S = p.region.n_sectors
         self.now = 0
         self.frontier = 1.0
+        self._alive_rows: np.ndarray | None = None  # caches of alive_rows and live_clusters
+        self._live_clusters: np.ndarray | None = None
         self.firms = FirmTable(max(16, 2 * n), K=self.K)
         self.clusters = ClusterTable(max(16, n // 4), K=self.K)
         self.memberships = MembershipTable()
@@ -162,8 +187,7 @@ class ClusterModel(mesa.Model):
         self._refresh_indicators()
         self.datacollector = None
         if collect:
-            self.datacollector = DataCollector(
-                model_reporters={name: (lambda m, k=name: m.indicators[k]) for name in INDICATORS})
+            self.datacollector = IndicatorCollector()
             self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ initialisation
@@ -171,11 +195,12 @@ class ClusterModel(mesa.Model):
         F = self.firms
         rows = F.add_rows(k)
         F.alive[rows] = True
+        self._alive_rows = None
         F.sector[rows] = sector
         F.chain[rows] = chain
         F.need[rows] = self.rng.integers(0, self.p.orientations.moyens.n_domains, size=k)
         F.cap[rows] = cap
-        F.capidx[rows] = cap.mean(axis=1)
+        F.capidx[rows] = row_mean(cap)
         F.prod[rows] = prod
         F.size[rows] = size
         F.capital[rows] = capital
@@ -234,11 +259,19 @@ class ClusterModel(mesa.Model):
     # ------------------------------------------------------------------ helpers
     @property
     def alive_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.firms.alive[: self.firms.n])
+        """Rows of living firms (read-only; recomputed only after entries and exits)."""
+        if self._alive_rows is None:
+            self._alive_rows = np.flatnonzero(self.firms.alive[: self.firms.n])
+            self._alive_rows.flags.writeable = False
+        return self._alive_rows
 
     @property
     def live_clusters(self) -> np.ndarray:
-        return np.flatnonzero(self.clusters.alive[: self.clusters.n])
+        """Rows of active clusters (read-only; recomputed only after foundings and dissolutions)."""
+        if self._live_clusters is None:
+            self._live_clusters = np.flatnonzero(self.clusters.alive[: self.clusters.n])
+            self._live_clusters.flags.writeable = False
+        return self._live_clusters
 
     def firm(self, row: int) -> Firm:
         return self.firm_agents[row]
@@ -284,11 +317,11 @@ class ClusterModel(mesa.Model):
         Returns an (n, 3) array, each column scaled by the orientation's intensity.
         """
         F = self.firms
-        dist = np.abs(F.cap[rows] - vision).mean(axis=1)
+        dist = row_mean(np.abs(F.cap[rows] - vision))
         mo = (F.need[rows] == domain0).astype(np.float64)
         o = self.p.orientations
         pm = np.minimum(1.0, dist / o.products_markets.complementarity_distance)
-        ahead = np.maximum(0.0, vision - F.cap[rows]).mean(axis=1)
+        ahead = row_mean(np.maximum(0.0, vision - F.cap[rows]))
         learnable = np.divide(ahead, dist, out=np.zeros_like(dist), where=dist > 0)
         cl = cognitive_learning_factor(dist, o.club.optimal_distance) * learnable
         return orient * np.stack([mo, pm, cl], axis=1)
@@ -467,7 +500,7 @@ class ClusterModel(mesa.Model):
             gain = gain + leak_gain
             club_gain = segment_sum(f, gain, F.n)
             # per-membership realised net benefit and cash flows
-            benefit = mo.benefit + pm.benefit + cl.benefit + leak_gain.mean(axis=1) * cv[f]
+            benefit = mo.benefit + pm.benefit + cl.benefit + row_mean(leak_gain) * cv[f]
             cost = mo.cost + pm.cost + cl.cost
             public = self._cofunding(c, nc, mo.cost + pm.cost)
             cost = cost - public
@@ -554,7 +587,7 @@ class ClusterModel(mesa.Model):
 
     def _alignment(self, f: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / alignment_distance, ≥ 0."""
-        d = np.abs(self.firms.cap[f] - self.clusters.vision[c]).mean(axis=1)
+        d = row_mean(np.abs(self.firms.cap[f] - self.clusters.vision[c]))
         return np.clip(1.0 - d / self.p.clusters.alignment_distance, 0.0, 1.0)
 
     def _leakage(self, f, c, nc, gain, participant, cv):
@@ -576,9 +609,9 @@ class ClusterModel(mesa.Model):
         mean_gain /= np.maximum(n_part, 1)[:, None]
         receiver = (~participant) & (n_part[key] > 0)
         leak_gain[receiver] = rate * mean_gain[key[receiver]]
-        received_value = np.bincount(key, weights=leak_gain.mean(axis=1) * cv[f], minlength=nk)
+        received_value = np.bincount(key, weights=row_mean(leak_gain) * cv[f], minlength=nk)
         leak_cost[participant] = received_value[key[participant]] / np.maximum(n_part[key[participant]], 1)
-        self.step_stats["knowledge_leaked"] = float(leak_gain.mean(axis=1).sum())
+        self.step_stats["knowledge_leaked"] = float(row_mean(leak_gain).sum())
         return leak_gain, leak_cost
 
     def _learn_cooperativeness(self, f, c, nc, coop, payoff) -> None:
@@ -610,11 +643,11 @@ class ClusterModel(mesa.Model):
             spill = (segment_sum(a, rate * np.maximum(0.0, diff), F.n)
                      + segment_sum(b, rate * np.maximum(0.0, -diff), F.n))
         nonmember = F.n_memberships[: F.n] == 0
-        self.step_stats["spillover_nonmembers"] = float(spill[: F.n][nonmember].mean(axis=1).sum())
+        self.step_stats["spillover_nonmembers"] = float(row_mean(spill[: F.n][nonmember]).sum())
         old_idx = F.capidx[rows].copy()
         cap = F.cap[rows] * (1 - p.learning.capability_obsolescence) + gain[rows] + spill[rows]
         F.cap[rows] = np.clip(cap, 0.0, 1.0)
-        F.capidx[rows] = F.cap[rows].mean(axis=1)
+        F.capidx[rows] = row_mean(F.cap[rows])
         # efficiency pressure: external (gap to the frontier) and internal rivalry
         rivalry, penalty = self._rivalry(rows)
         F.rivalry[rows] = rivalry
@@ -704,7 +737,7 @@ class ClusterModel(mesa.Model):
         tenure = self.now - mem.joined
         leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold) & (mem.locked_until < self.now)
         self.step_stats["leaves"] = float(leave.sum())
-        self._left_now = mem.firm[leave] * (1 << 32) + mem.cluster[leave]
+        self._left_now = np.sort(mem.firm[leave] * (1 << 32) + mem.cluster[leave])
         self._remove_memberships(leave, "negative_benefit")
 
     def _join(self) -> None:
@@ -743,7 +776,7 @@ class ClusterModel(mesa.Model):
         if not cand_f:
             return
         cf, cc = np.array(cand_f, dtype=np.int64), np.array(cand_c, dtype=np.int64)
-        ok = ~mem.contains(cf, cc) & ~np.isin(cf * (1 << 32) + cc, self._left_now)  # no rejoining at once
+        ok = ~mem.contains(cf, cc) & ~isin_sorted(cf * (1 << 32) + cc, self._left_now)  # no rejoining at once
         cf, cc = cf[ok], cc[ok]
         if not len(cf):
             return
@@ -871,6 +904,7 @@ class ClusterModel(mesa.Model):
         mix[purpose] = 1.0
         members = np.concatenate([[initiator], founders]).astype(np.int64)
         C.alive[row] = True
+        self._live_clusters = None
         C.born[row] = self.now
         C.died[row] = -1
         C.orient[row] = mix
@@ -940,6 +974,7 @@ class ClusterModel(mesa.Model):
         C = self.clusters
         self._remove_memberships(self.memberships.cluster == row, "dissolution")
         C.alive[row] = False
+        self._live_clusters = None
         C.died[row] = self.now
         C.stage[row] = STAGE_DISSOLVED
         C.supported[row] = False  # public support stops with the cluster
@@ -961,6 +996,7 @@ class ClusterModel(mesa.Model):
             for store in (self.vertical, self.horizontal, self.trust):
                 store.remove_firms(dead)
             F.alive[exiting] = False
+            self._alive_rows = None
             F.died[exiting] = self.now
             self.ledger["exit_capital"] += float(F.capital[exiting].sum())
             self.counters["exits"] += len(exiting)
@@ -1033,25 +1069,21 @@ class ClusterModel(mesa.Model):
             return
         rows = self.alive_rows
         n_sup = np.bincount(self.vertical.dst, minlength=F.n)
-        by_chain = {k: rows[F.chain[rows] == k] for k in range(self.p.region.n_chain_positions)}
-        new_src, new_dst = [], []
-        for i in searching.tolist():
-            if n_sup[i] >= lp.max_suppliers:
-                continue
-            if F.chain[i] == 0:  # upstream firms have no local suppliers to look for
-                continue
-            pool = by_chain[int(F.chain[i]) - 1]
-            if not len(pool):
-                continue
-            cand = pool[self.rng.integers(0, len(pool), lp.search_sample)]
-            best = int(cand[np.argmax(F.prod[cand])])
-            new_src.append(best)
-            new_dst.append(i)
-            n_sup[i] += 1
-        if new_src:
-            src, dst = np.array(new_src), np.array(new_dst)
-            fresh = self.vertical.find(src, dst) < 0  # an existing supplier is not linked twice
-            self.vertical.slots(src[fresh], dst[fresh], lp.initial_intensity, self.now)
+        # upstream firms (chain 0) have no local suppliers to look for; full customers do not look
+        searching = searching[(F.chain[searching] > 0) & (n_sup[searching] < lp.max_suppliers)]
+        # candidate pools: living firms one stage up the chain, as contiguous runs of one array
+        pool = rows[np.argsort(F.chain[rows], kind="stable")]
+        n_pool = np.bincount(F.chain[rows], minlength=self.p.region.n_chain_positions)
+        start = np.cumsum(n_pool) - n_pool
+        up = F.chain[searching] - 1
+        searching, up = searching[n_pool[up] > 0], up[n_pool[up] > 0]
+        if len(searching):
+            # each customer sees search_sample random firms of its pool and links to the most productive
+            draw = (self.rng.random((len(searching), lp.search_sample)) * n_pool[up][:, None]).astype(np.int64)
+            cand = pool[start[up][:, None] + draw]
+            src = cand[np.arange(len(cand)), np.argmax(F.prod[cand], axis=1)]
+            fresh = self.vertical.find(src, searching) < 0  # an existing supplier is not linked twice
+            self.vertical.slots(src[fresh], searching[fresh], lp.initial_intensity, self.now)
         self._adj = None  # links changed: the next search rebuilds the adjacency
 
     # 11. indicators

@@ -12,17 +12,35 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PairStore", "segment_sum", "segment_max"]
+__all__ = ["PairStore", "segment_sum", "segment_max", "row_mean", "isin_sorted"]
 
 _SHIFT = np.int64(1 << 32)
 
 
 def segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Row sums of ``values`` (m, K) grouped by ``index`` (m,) into an (n, K) array (bincount per column)."""
-    out = np.empty((n, values.shape[1]))
-    for k in range(values.shape[1]):
-        out[:, k] = np.bincount(index, weights=values[:, k], minlength=n)
-    return out
+    """Row sums of ``values`` (m, K) grouped by ``index`` (m,) into an (n, K) array.
+
+    One bincount over the flattened (row, column) bins: each bin adds its values in row order, exactly as a
+    bincount per column would.
+    """
+    m, k = values.shape
+    flat = (np.asarray(index, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=n * k).reshape(n, k)
+
+
+def row_mean(values: np.ndarray) -> np.ndarray:
+    """Mean of each row of a 2-D array: ``values.mean(axis=1)`` (same sums, same division), without the
+    overhead of numpy's generic ``mean`` on the small arrays of a step."""
+    return values.sum(axis=1) / values.shape[1]
+
+
+def isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_keys)`` for a sorted ``sorted_keys``: a binary search per value, without the
+    concatenation and sort ``np.isin`` does for wide integer keys."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[pos] == values
 
 
 def segment_max(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -34,6 +52,14 @@ def segment_max(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     idx = index[order]
     starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
     out[idx[starts]] = np.maximum.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _merged(current: np.ndarray, new, at: np.ndarray, old: np.ndarray, size: int) -> np.ndarray:
+    """``current`` with ``new`` inserted at final positions ``at`` (``old`` marks the other positions)."""
+    out = np.empty(size, dtype=current.dtype)
+    out[old] = current
+    out[at] = new
     return out
 
 
@@ -94,10 +120,14 @@ class PairStore:
         exists[exists] = self.key[pos[exists]] == keys[exists]
         if not exists.all():
             new = np.unique(keys[~exists])
-            at = np.searchsorted(self.key, new)  # merge two sorted arrays: O(n), no sort
-            self.key = np.insert(self.key, at, new)
-            self.value = np.insert(self.value, at, initial)
-            self.last_used = np.insert(self.last_used, at, now)
+            # merge two sorted arrays: O(n), no sort; the new pairs land at their final positions
+            at = np.searchsorted(self.key, new) + np.arange(len(new))
+            size = len(self.key) + len(new)
+            old = np.ones(size, dtype=bool)
+            old[at] = False
+            self.key = _merged(self.key, new, at, old, size)
+            self.value = _merged(self.value, initial, at, old, size)
+            self.last_used = _merged(self.last_used, now, at, old, size)
             pos = np.searchsorted(self.key, keys)
         self.last_used[pos] = now
         return pos, ~exists

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clustersim.config import CriticalMass
-from clustersim.network import segment_max, segment_sum
+from clustersim.network import row_mean, segment_max, segment_sum
 
 __all__ = [
     "ORIENTATIONS",
@@ -162,7 +162,7 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
         cmax = segment_max(cl, caps, n_cl)
         csum = segment_sum(cl, caps, n_cl)
         kk = np.maximum(k, 1.0)
-        q = (cmax - csum / kk[:, None]).mean(axis=1)
+        q = row_mean(cmax - csum / kk[:, None])
         wc = ctx.orient[:, 1]
         revenue = wc * ctx.effectiveness * p.project_revenue * kk**p.scale_elasticity * (1 + p.complementarity_gain * q)
         benefit[idx] = revenue[cl] / kk[cl]
@@ -194,14 +194,14 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
     if len(learner):
         ci = ctx.cap[ctx.f[learner]]
         cj = ctx.cap[ctx.f[source]]
-        dist = np.abs(ci - cj).mean(axis=1)
+        dist = row_mean(np.abs(ci - cj))
         factor = p.learning_rate * ctx.orient[ctx.c[learner], 2] * ctx.effectiveness[ctx.c[learner]] * trust
         if ctx.learning_boost is not None:
             factor = factor * (1 + ctx.learning_boost[ctx.c[learner]])
         factor = factor * cognitive_learning_factor(dist, p.optimal_distance)
         delta = factor[:, None] * np.maximum(0.0, cj - ci)
         gain = segment_sum(learner, delta, len(ctx.f))
-    benefit = gain.mean(axis=1) * horizon_value[ctx.f]
+    benefit = row_mean(gain) * horizon_value[ctx.f]
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
                         extra={"capability_gain": gain, "participant": ok})
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from clustersim.network import isin_sorted
+
 __all__ = ["Table", "FirmTable", "ClusterTable", "MembershipTable"]
 
 
@@ -157,6 +159,6 @@ class MembershipTable:
         """Whether each (firms[k], clusters[k]) pair is a membership."""
         if len(self.firm) == 0 or len(firms) == 0:
             return np.zeros(len(firms), dtype=bool)
-        have = self.firm * (1 << 32) + self.cluster
+        have = np.sort(self.firm * (1 << 32) + self.cluster)
         want = firms.astype(np.int64) * (1 << 32) + clusters.astype(np.int64)
-        return np.isin(want, have)
+        return isin_sorted(want, have)
