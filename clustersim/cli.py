@@ -399,7 +399,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from clustersim.engine.store import RunStore, StoreMismatchError
     from clustersim.scenario_io import ScenarioError
-    from clustersim.sensitivity import SensitivityError, load_sensitivity, run_sensitivity, write_sensitivity
+    from clustersim.sensitivity import (
+        SensitivityError,
+        check_study_folder,
+        load_sensitivity,
+        run_sensitivity,
+        write_sensitivity,
+    )
 
     name = "clustersim sensitivity"
     if args.workers is not None and not 1 <= args.workers <= 4096:
@@ -414,6 +420,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else Path("results") / f"sensitivity-{study.spec.name}"
+    try:  # before starting workers: a folder holding anything but this study is refused, left as it is
+        check_study_folder(out, study.identity())
+    except StoreMismatchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
     total = len(study.sample) * study.spec.replications
     bar = None
 

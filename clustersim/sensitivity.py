@@ -25,22 +25,33 @@ Runs go through the experiment engine (:func:`clustersim.engine.sweep.run_sweep`
 stored as they finish, resumable by running the same command again. The analysis:
 
 - averages each design point's replications (indices on replication means) and reports, per output, the
-  share of variance due to the random seed (mean within-point variance over total variance);
+  share of variance due to the random seed and the part of it that is a common shift of a whole
+  replication (see :func:`_seed_shares`: estimated from variance components, so that common random numbers
+  do not inflate it; never capped, a value above 1 is estimator noise and is said so in the note);
 - handles failed or missing runs openly: a point with no successful replication is missing; the whole
   Saltelli block (Sobol') or trajectory (Morris) holding it is dropped, Latin-hypercube methods drop the
   point, and FAST (whose sample cannot be thinned) is not analysed for that output; the report says how
   many points were missing and what was dropped;
 - gives bootstrap confidence intervals (SALib's, with a fixed non-zero seed) and a convergence check:
   indices on the first half of the sample against the whole, flagged when intervals are wide or the
-  estimates moved.
+  estimates moved (only when the first half holds enough independent blocks or points for the method:
+  :data:`MIN_HALF_BLOCKS` Saltelli blocks or trajectories, :data:`MIN_HALF_ROWS` Latin-hypercube points);
+- calls SALib's analysers in isolation: their warnings are recorded (in the notes) rather than shown, and
+  neither the warning filters nor numpy's global random state (which the delta analyser seeds) change.
+
+The output folder holds the study (``study.json``), its run store (``runs/``) and the results; a non-empty
+folder that is not this study's is refused before anything in it changes (:func:`check_study_folder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,10 +66,11 @@ from clustersim.engine.designs import (
     _leaves,
     _value_for,
     _with_values,
-    point_scenarios,
     validate_factors,
 )
+from clustersim.engine.evaluate import resolve_model
 from clustersim.engine.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec, _text
+from clustersim.engine.store import EXPERIMENT_FILE, RunStore, StoreMismatchError
 from clustersim.scenario_io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
 
 __all__ = [
@@ -69,6 +81,7 @@ __all__ = [
     "SensitivityResult",
     "load_sensitivity",
     "analyse",
+    "check_study_folder",
     "run_sensitivity",
     "write_sensitivity",
 ]
@@ -79,6 +92,15 @@ ANALYSIS_SEED_OFFSET = 7919
 #: convergence flags: a confidence half-width above this, or a move between N/2 and N above this
 WIDE_INTERVAL = 0.1
 MOVED = 0.05
+#: the N/2 convergence check needs this many independent blocks in the first half (Sobol': base samples,
+#: Morris: trajectories; with one, Morris' sigma divides by zero and nothing can be compared) ...
+MIN_HALF_BLOCKS = 2
+#: ... or, for the Latin-hypercube methods, this many points (PAWN: 2 per each of its 10 slices; delta: its
+#: classes need 10 points; RBD-FAST also at least 4·M: its bias correction divides by 1 - 2·M/N)
+MIN_HALF_ROWS = 20
+#: the folder's record of the study, and the run store's folder, in an output folder
+STUDY_FILE = "study.json"
+RUNS_DIR = "runs"
 
 
 class SensitivityError(ValueError):
@@ -226,8 +248,18 @@ def load_sensitivity(path: str | os.PathLike[str]) -> SensitivityStudy:
 def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | None = None) -> SensitivityStudy:
     """The study a validated spec describes (``folder``: where a relative ``base`` is looked up)."""
     model = spec.model or DEFAULT_MODEL
-    if ":" not in model:
+    if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
         raise SensitivityError(f"{source}: model: {model!r} is not an import path ('package.module:function')")
+    if model != DEFAULT_MODEL:
+        # import it now: a path that cannot be imported would otherwise fail every run, after the whole design
+        # was queued (the function must be importable here, where the study is launched, as on the workers)
+        try:
+            resolve_model(model)
+        except ValueError as exc:  # resolve_model's message: "model 'path': what is wrong with it"
+            raise SensitivityError(f"{source}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - the module itself fails on import
+            raise SensitivityError(f"{source}: model: {model!r}: importing it failed: "
+                                   f"{type(exc).__name__}: {exc}") from None
     problem = _problem(spec)
     x = _sample(spec, problem)
     kinds = [f.kind for f in spec.factor_specs().values()]
@@ -250,17 +282,23 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
         if spec.steps is not None:
             base.simulation.steps = spec.steps
         validate_factors(problem["names"])
-        # check the extreme values once, so that a factor range outside a parameter's bounds fails now
-        lo, hi = x.min(axis=0), x.max(axis=0)
-        check = pd.DataFrame([{"point_id": 0, **dict(zip(problem["names"], _cast(lo, kinds), strict=True))},
-                              {"point_id": 1, **dict(zip(problem["names"], _cast(hi, kinds), strict=True))}])
-        for _ in point_scenarios(base, check):
-            pass
     except (ScenarioError, DesignError) as exc:
         raise SensitivityError(f"{source}: {exc}") from None
     base_dict = scenario_to_dict(base)
     leaves = _leaves()
     annotations = [leaves[name].annotation for name in problem["names"]]
+    # check the extreme values once, so that a factor range outside a parameter's bounds fails now; these
+    # are the ends of the factors' sampled ranges, not design points, and the message says so
+    problems: list[str] = []
+    for label, ends in (("lowest", x.min(axis=0)), ("highest", x.max(axis=0))):
+        values = {name: _value_for(v, annotations[j])
+                  for j, (name, v) in enumerate(zip(problem["names"], _cast(ends, kinds), strict=True))}
+        try:
+            scenario_from_dict(_with_values(base_dict, values), f"factors at their {label} sampled values")
+        except ScenarioError as exc:
+            problems += exc.errors
+    if problems:
+        raise SensitivityError(f"{source}: " + "\n".join(problems))
 
     def params_of(i: int) -> dict[str, Any]:
         # the base with the point's values (sections copied on write); every value of the sample lies within
@@ -306,7 +344,7 @@ class SensitivityResult:
 
     study: dict[str, Any]
     indices: pd.DataFrame  # output, factor, index, value, conf, low, high
-    outputs: pd.DataFrame  # per output: points used/missing, seed variance share, convergence, notes
+    outputs: pd.DataFrame  # per output: points used/missing, seed variance shares, convergence, notes
     convergence: pd.DataFrame  # output, factor, index, half, full, moved
     notes: list[str] = field(default_factory=list)
 
@@ -325,19 +363,53 @@ def _point_means(index: pd.DataFrame, values: pd.DataFrame, n_points: int, outpu
     return g.mean().reindex(full), g.var(ddof=1).reindex(full), g.count().reindex(full, fill_value=0)
 
 
-def _seed_share(values: pd.DataFrame, index: pd.DataFrame, output: str) -> float:
-    ok = index[index["status"] == "ok"][["run_id", "point_id"]].merge(values[["run_id", output]], on="run_id")
-    y = ok[output].to_numpy(dtype=np.float64)
-    y = y[np.isfinite(y)]
-    if len(y) < 2:
-        return math.nan
-    total = float(np.var(y, ddof=1))
-    within = ok.groupby("point_id")[output].var(ddof=1).dropna()
-    if not len(within):
-        return math.nan  # one replication per point: the seed's share cannot be separated
+def _seed_shares(values: pd.DataFrame, index: pd.DataFrame, output: str) -> tuple[float, float]:
+    """(seed variance share, replication variance share) of ``output``: NaN with fewer than 2 replications
+    (or 2 points) complete.
+
+    On the design points whose replications all succeeded, a table ``y[p, r]`` of P points × R replications
+    (R >= 2). Replication ``r`` runs with the same seed at every point (common random numbers), so an output
+    is ``f(point) + shift(r) + noise(p, r)`` and, estimated from these components (method of moments):
+
+    - ``W``, the within-point variance: the variance of a point's replications around their mean (ddof = 1),
+      averaged over points; it estimates the seed's variance, shift and noise;
+    - ``C``, its part shared by every point of a replication (the common shift): the variance over
+      replications of the replication's mean over points (ddof = 1). ``C <= W`` always. A common shift
+      moves every replication mean alike, so it cancels out of the indices (computed on replication means);
+      the rest, ``W - C``, does not;
+    - ``T``, the total variance of one run: ``W`` plus the between-point variance, estimated by the
+      variance of the point means minus what the noise leaves in them (residual mean square / R). The plain
+      variance of all runs would understate the shift (R draws of it only, not P·R: by a factor (R - 1)/R)
+      and so inflate the share.
+
+    The shares are ``W / T`` and ``C / T``. They are not capped: when the output hardly varies between
+    points the between-point estimate can fall below zero by chance and ``W / T`` exceed 1 (the note says
+    so); it then means "the seed dominates".
+    """
+    nan = (math.nan, math.nan)
+    if output not in values.columns or not len(index):
+        return nan
+    ok = index[index["status"] == "ok"][["run_id", "point_id", "replication"]]
+    runs = ok.merge(values[["run_id", output]], on="run_id")
+    runs = runs[np.isfinite(runs[output].to_numpy(dtype=np.float64))].drop_duplicates(["point_id", "replication"])
+    table = runs.pivot(index="point_id", columns="replication", values=output)
+    y = table.dropna(axis=1, how="all").dropna(axis=0, how="any").to_numpy(dtype=np.float64)
+    p, r = y.shape
+    if p < 2 or r < 2:
+        return nan
+    # deviations within points from each point's first replication: exact zeros where replications agree
+    d = y - y[:, :1]
+    dev = d - d.mean(axis=1, keepdims=True)
+    within = float((dev**2).sum() / (p * (r - 1)))
+    rep_means = dev.mean(axis=0)  # replication means over points, less the grand mean
+    common = float((rep_means**2).sum() / (r - 1))
+    residual = float(((dev - rep_means) ** 2).sum() / ((p - 1) * (r - 1)))
+    total = float(y.mean(axis=1).var(ddof=1)) - residual / r + within
+    if within == 0:
+        return 0.0, 0.0
     if total <= 0:
-        return 0.0
-    return float(min(1.0, within.mean() / total))
+        return nan
+    return within / total, common / total
 
 
 def _blocks(method: str, problem: dict[str, Any], second_order: bool) -> int | None:
@@ -350,9 +422,49 @@ def _blocks(method: str, problem: dict[str, Any], second_order: bool) -> int | N
     return None
 
 
+#: SALib warnings that say nothing about this analysis: the FAST analyser's, on every call, that its bootstrap
+#: intervals are indicative only (SALib issue 649; the outputs table's note says it), and the delta analyser's
+#: notices that it merged classes of a small sample
+_ROUTINE_WARNINGS = ("FAST confidence intervals", "Bin Merge Notice")
+
+
+@contextlib.contextmanager
+def _isolated() -> Iterator[list[str]]:
+    """Run a SALib analyser without it touching global state; yields the list its warnings are collected in.
+
+    Its warnings are recorded, not shown (nor raised where warnings are errors): ``warnings.catch_warnings``
+    restores the filters it changes (the delta analyser sets ``simplefilter("once")``), and the warning
+    formatter it replaces and numpy's global random state it seeds (delta again) are restored here.
+    """
+    state = np.random.get_state()  # noqa: NPY002 - the legacy global state is what delta seeds
+    formatter = warnings.formatwarning
+    messages: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield messages
+            finally:
+                for w in caught:
+                    text = " ".join(str(w.message).split())
+                    if not any(r in text for r in _ROUTINE_WARNINGS) and text not in messages:
+                        messages.append(text)
+    finally:
+        warnings.formatwarning = formatter
+        np.random.set_state(state)  # noqa: NPY002
+
+
 def _salib_indices(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray, spec: SensitivitySpec,
-                   seed: int) -> pd.DataFrame:
-    """Run one SALib analyser; tidy rows (factor, index, value, conf)."""
+                   seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """Run one SALib analyser, isolated (:func:`_isolated`); tidy rows (factor, index, value, conf) and the
+    warnings it gave."""
+    with _isolated() as warned:
+        rows = _salib_rows(method, problem, x, y, spec, seed)
+    return pd.DataFrame(rows), warned
+
+
+def _salib_rows(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray, spec: SensitivitySpec,
+                seed: int) -> list[dict[str, Any]]:
     from SALib.analyze import delta, fast, morris, pawn, rbd_fast, sobol
 
     conf, res = spec.confidence, spec.resamples
@@ -395,7 +507,7 @@ def _salib_indices(method: str, problem: dict[str, Any], x: np.ndarray, y: np.nd
         key = "delta" if "delta" in r else "delta_raw"  # SALib >= 1.6 names the classic estimator delta_raw
         add("delta", r[key], r[f"{key}_conf"])
         add("S1", r["S1"], r["S1_conf"])
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _usable(method: str, problem: dict[str, Any], spec: SensitivitySpec, y: np.ndarray
@@ -417,6 +529,40 @@ def _usable(method: str, problem: dict[str, Any], spec: SensitivitySpec, y: np.n
     return ~bad, f"dropped {int(bad.sum())} missing points of the Latin hypercube"
 
 
+def _all_failed(index: pd.DataFrame, model: str) -> str:
+    """The note when no run succeeded: how many failed, the first error, and a hint that fits the error."""
+    failed = index[index["status"] == "failed"].sort_values("run_id")
+    first = failed.iloc[0]
+    text = f"every one of the {len(failed)} runs failed (run {int(first['run_id'])}: {first['error']})"
+    errors = failed["error"].fillna("").astype(str)
+    if errors.str.contains(r"^ValueError: model .*(?:cannot import module|has no function)", regex=True).all():
+        return f"{text}: the model {model!r} could not be imported where the runs ran (check its name)"
+    return f"{text}: `clustersim status OUT/runs` lists every failure"
+
+
+def _group_sigma_note(problem: dict[str, Any]) -> str:
+    """Morris with groups: SALib gives sigma NaN for a group of several factors; the note saying so."""
+    if "groups" not in problem:
+        return ""
+    sizes: dict[str, int] = {}
+    for g in problem["groups"]:
+        sizes[g] = sizes.get(g, 0) + 1
+    several = [g for g, k in sizes.items() if k > 1]
+    if not several:
+        return ""
+    return (f"sigma is not defined for groups of several factors ({', '.join(several)}): its value is NaN, "
+            "use mu_star")
+
+
+def _enough_to_halve(method: str, problem: dict[str, Any], spec: SensitivitySpec, half: np.ndarray) -> bool:
+    """Whether the first half of the usable design holds enough independent blocks (or points) to analyse."""
+    block = _blocks(method, problem, spec.second_order)
+    if block is not None:
+        return int(half.sum()) // block >= MIN_HALF_BLOCKS
+    need = max(MIN_HALF_ROWS, 4 * spec.interference) if method == "rbd_fast" else MIN_HALF_ROWS
+    return int(half.sum()) >= need
+
+
 def analyse(study: SensitivityStudy, index: pd.DataFrame, values: pd.DataFrame) -> SensitivityResult:
     """Indices of every output from the runs stored so far (``index``/``values``: the store's index and
     outputs tables)."""
@@ -424,58 +570,89 @@ def analyse(study: SensitivityStudy, index: pd.DataFrame, values: pd.DataFrame) 
     n = len(x)
     means, _, counts = _point_means(index, values, n, spec.outputs)
     seed = spec.seed + ANALYSIS_SEED_OFFSET
+    runs_ok = int((index["status"] == "ok").sum()) if len(index) else 0
     all_idx, summaries, conv_rows, notes = [], [], [], []
+    if len(index) and not runs_ok:
+        notes.append(_all_failed(index, study.experiment.model))
+    sigma_note = _group_sigma_note(problem) if spec.method == "morris" else ""
     for out in spec.outputs:
         y = means[out].to_numpy(dtype=np.float64)
         missing = int((~np.isfinite(y)).sum())
+        share, common = _seed_shares(values, index, out)
         info: dict[str, Any] = {"output": out, "points": n, "points_missing": missing,
                                 "runs_ok": int(counts[out].sum()) if out in counts else 0,
-                                "seed_variance_share": _seed_share(values, index, out) if out in values else math.nan,
+                                "seed_variance_share": share, "replication_variance_share": common,
                                 "handling": "", "converged": None, "note": ""}
-        if out not in values.columns:
-            info["note"] = "no run returned this output"
+        remarks: list[str] = []  # said in the note whatever happens below
+        if share > 1:
+            remarks.append(f"seed variance share {share:.0%} above 100 %: estimator noise, the output hardly varies "
+                           "between points (the seed dominates)")
+
+        def done(note: str, info: dict[str, Any] = info, remarks: list[str] = remarks) -> None:
+            info["note"] = "; ".join(t for t in (note, *remarks) if t)
             summaries.append(info)
-            notes.append(f"{out}: no run returned this output (check its name)")
+
+        if out not in values.columns:
+            info["handling"] = "not analysed"
+            if runs_ok:
+                done("no run returned this output")
+                notes.append(f"{out}: no run returned this output (check its name)")
+            else:
+                done("no successful run")
             continue
         use, handling = _usable(spec.method, problem, spec, y)
         info["handling"] = handling or "none missing"
         if use is None:
-            info["note"] = handling
-            summaries.append(info)
+            done(handling)
             notes.append(f"{out}: {handling}")
             continue
         if np.nanstd(y[use]) == 0:
-            info["note"] = "the output does not vary over the design: indices undefined"
-            summaries.append(info)
+            done("the output does not vary over the design: indices undefined")
             notes.append(f"{out}: constant over the design, not analysed")
             continue
-        idx = _salib_indices(spec.method, problem, x[use], y[use], spec, seed)
+        try:
+            idx, warned = _salib_indices(spec.method, problem, x[use], y[use], spec, seed)
+        except Exception as exc:  # noqa: BLE001 - SALib refuses a sample too small or degenerate for it
+            done(f"not analysed: SALib failed: {type(exc).__name__}: {exc}")
+            notes.append(f"{out}: not analysed: SALib failed: {type(exc).__name__}: {exc}")
+            continue
+        if spec.method == "fast":
+            remarks.append("intervals indicative only (SALib's bootstrap is unreliable for FAST)")
+        if sigma_note:
+            remarks.append(sigma_note)
+        if warned:
+            remarks.append("SALib warned: " + " | ".join(warned[:3]) + (" | ..." if len(warned) > 3 else ""))
         idx.insert(0, "output", out)
         all_idx.append(idx)
         # convergence: the first half of the (independent) blocks or rows against all of them
         half = _half(spec.method, problem, spec, use)
-        if half is not None and half.sum() >= 4:
-            try:
-                h = _salib_indices(spec.method, problem, x[half], y[half], spec, seed)
-                m = idx.merge(h[["factor", "index", "value"]], on=["factor", "index"], suffixes=("", "_half"))
-                m["moved"] = (m["value"] - m["value_half"]).abs()
-                key = {"sobol": ("ST",), "fast": ("ST",), "morris": ("mu_star",)}.get(spec.method, None)
-                sel = m[m["index"].isin(key)] if key else m
-                scale = 1.0 if spec.method != "morris" else max(float(sel["value"].abs().max()), 1e-12)
-                wide = bool((sel["conf"] / scale > WIDE_INTERVAL).any()) if sel["conf"].notna().any() else False
-                moved = bool((sel["moved"] / scale > MOVED).any())
-                info["converged"] = not (wide or moved)
-                info["note"] = "; ".join(t for t in (
-                    "wide intervals" if wide else "", "estimates moved between N/2 and N" if moved else "") if t)
-                for r in m.itertuples():
-                    conv_rows.append({"output": out, "factor": r.factor, "index": r.index, "half": r.value_half,
-                                      "full": r.value, "moved": r.moved})
-            except Exception as exc:  # noqa: BLE001 - a half sample too small for the method
-                info["note"] = f"convergence not checked: {type(exc).__name__}: {exc}"
-        else:
-            info["note"] = "convergence not checked (FAST's sample cannot be halved)" if spec.method == "fast" \
-                else "convergence not checked (too few points)"
-        summaries.append(info)
+        if half is None:
+            done("convergence not checked (FAST's sample cannot be halved)")
+            continue
+        if not _enough_to_halve(spec.method, problem, spec, half):
+            done("convergence not checked (too few points)")
+            continue
+        try:
+            h, warned_half = _salib_indices(spec.method, problem, x[half], y[half], spec, seed)
+        except Exception as exc:  # noqa: BLE001 - a half sample too small for the method
+            done(f"convergence not checked: {type(exc).__name__}: {exc}")
+            continue
+        if warned_half:
+            remarks.append("at N/2, SALib warned: " + " | ".join(warned_half[:3])
+                           + (" | ..." if len(warned_half) > 3 else ""))
+        m = idx.merge(h[["factor", "index", "value"]], on=["factor", "index"], suffixes=("", "_half"))
+        m["moved"] = (m["value"] - m["value_half"]).abs()
+        key = {"sobol": ("ST",), "fast": ("ST",), "morris": ("mu_star",)}.get(spec.method, None)
+        sel = m[m["index"].isin(key)] if key else m
+        scale = 1.0 if spec.method != "morris" else max(float(sel["value"].abs().max()), 1e-12)
+        wide = bool((sel["conf"] / scale > WIDE_INTERVAL).any()) if sel["conf"].notna().any() else False
+        moved = bool((sel["moved"] / scale > MOVED).any())
+        info["converged"] = not (wide or moved)
+        done("; ".join(t for t in ("wide intervals" if wide else "",
+                                   "estimates moved between N/2 and N" if moved else "") if t))
+        for r in m.itertuples():
+            conv_rows.append({"output": out, "factor": r.factor, "index": r.index, "half": r.value_half,
+                              "full": r.value, "moved": r.moved})
     indices = pd.concat(all_idx, ignore_index=True) if all_idx else pd.DataFrame(
         columns=["output", "factor", "index", "value", "conf"])
     z = indices["conf"]
@@ -511,21 +688,63 @@ def _half(method: str, problem: dict[str, Any], spec: SensitivitySpec, use: np.n
 
 
 # ------------------------------------------------------------------------------------------------ running
+def check_study_folder(out: str | os.PathLike[str], identity: str) -> None:
+    """Refuse, before anything in it changes, an output folder that is not this study's.
+
+    Accepted: a missing or empty folder (a new study), or this study's folder (resumed: its ``study.json``
+    and its run store ``runs/`` carry this study's identity; ``runs/`` alone is a first run interrupted
+    before ``study.json`` was written). Anything else raises
+    :class:`~clustersim.engine.store.StoreMismatchError` naming the folder and why: a non-empty folder
+    holding something else, or another study. It is the check ``clustersim sweep`` makes of its folder
+    (:meth:`RunStore.create_or_open <clustersim.engine.store.RunStore.create_or_open>`), which is reused for
+    ``runs/``, extended to the study folder around it.
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise StoreMismatchError(f"{out}: exists and is not a folder; results are never mixed (choose another --out)")
+    runs = out / RUNS_DIR
+    if (runs / EXPERIMENT_FILE).exists():
+        RunStore._check_identity(runs, identity)  # the run store's own check: another experiment's runs
+    record = out / STUDY_FILE
+    if record.exists():
+        try:
+            old = json.loads(record.read_text(encoding="utf-8"))["identity"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise StoreMismatchError(f"{out}: its {STUDY_FILE} is not a sensitivity study's record; results are "
+                                     "never mixed (choose another --out)") from None
+        if old != identity:
+            raise StoreMismatchError(f"{out}: holds another experiment's sensitivity study (identity "
+                                     f"{str(old)[:12]}, this study {identity[:12]}); results are never mixed "
+                                     "(choose another --out)")
+        return
+    foreign = sorted(e.name for e in out.iterdir() if e.name != RUNS_DIR and not RunStore._is_ours(e.name))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise StoreMismatchError(f"{out}: a non-empty folder that is not a sensitivity study's (no {STUDY_FILE}; "
+                                 f"holds {shown}); results are never mixed (choose another --out)")
+
+
 def run_sensitivity(study: SensitivityStudy, out: Path, *, executor: Any = None, retry_failed: bool = False,
                     progress=None) -> tuple[Any, SensitivityResult]:
-    """Run (or resume) the study's runs into ``out/runs`` and analyse them; returns (sweep report, result)."""
-    from clustersim.engine.store import RunStore
+    """Run (or resume) the study's runs into ``out/runs`` and analyse them; returns (sweep report, result).
+
+    Raises :class:`~clustersim.engine.store.StoreMismatchError`, with nothing written, if ``out`` is a
+    non-empty folder that is not this study's (:func:`check_study_folder`).
+    """
     from clustersim.engine.sweep import run_sweep
 
     out = Path(out)
+    # a folder holding another study, or anything else, is refused here, before anything in it changes
+    check_study_folder(out, study.identity())
     out.mkdir(parents=True, exist_ok=True)
-    # a folder holding another study is refused here, before anything in it changes
-    RunStore.create_or_open(out / "runs", study.experiment.resolved(), study.identity())
-    _write_json_atomic(out / "study.json", {"spec": study.spec.model_dump(mode="json"), "source": study.source,
-                                            "problem": study.problem, "identity": study.identity()})
-    report = run_sweep(study.experiment, out / "runs", executor=executor, retry_failed=retry_failed,
+    RunStore.create_or_open(out / RUNS_DIR, study.experiment.resolved(), study.identity())
+    _write_json_atomic(out / STUDY_FILE, {"spec": study.spec.model_dump(mode="json"), "source": study.source,
+                                          "problem": study.problem, "identity": study.identity()})
+    report = run_sweep(study.experiment, out / RUNS_DIR, executor=executor, retry_failed=retry_failed,
                        progress=progress)
-    store = RunStore.open(out / "runs")
+    store = RunStore.open(out / RUNS_DIR)
     result = analyse(study, store.index(), store.outputs())
     return report, result
 
@@ -602,16 +821,24 @@ def _report(result: SensitivityResult, figs: list[tuple[str, Path]], out: Path, 
              f"across points); SALib analysis seed {s['analysis_seed']}.", ""]
     if result.notes:
         lines += ["## Warnings", ""] + [f"- {n}" for n in result.notes] + [""]
-    lines += ["## Outputs", "", "| output | points missing | handling | seed variance share | converged | note |",
-              "|---|---|---|---|---|---|"]
+    lines += ["## Outputs", "", "| output | points missing | handling | seed variance share | of which common "
+              "shift | converged | note |", "|---|---|---|---|---|---|---|"]
     for r in result.outputs.itertuples():
         share = "n/a" if not np.isfinite(r.seed_variance_share) else f"{r.seed_variance_share:.1%}"
+        common = "n/a" if not np.isfinite(r.replication_variance_share) else f"{r.replication_variance_share:.1%}"
         conv = {True: "yes", False: "**no**", None: "not checked"}.get(r.converged, "not checked")
-        lines.append(f"| `{r.output}` | {r.points_missing} of {r.points} | {r.handling} | {share} | {conv} | "
-                     f"{r.note} |")
-    lines += ["", "The seed variance share is the mean variance between replications of a design point over the "
-              "total variance of the runs: the part of an output's variation the random seed alone produces. "
-              "Indices are computed on replication means.", ""]
+        lines.append(f"| `{r.output}` | {r.points_missing} of {r.points} | {r.handling} | {share} | {common} | "
+                     f"{conv} | {r.note} |")
+    lines += ["", "The seed variance share is the variance between the replications of a design point (averaged "
+              "over points) over the total variance of one run: the part of an output's variation the random "
+              "seed alone produces. Replication r uses the same seed at every point (common random numbers), so "
+              "part of it can be a shift common to all points of a replication: that part (the common shift "
+              "column: the variance of the replication means over replications) cancels out of the indices, "
+              "which are computed on replication means; the rest does not, and shrinks with more replications. "
+              "The total variance is estimated from these components (the plain variance of all runs would "
+              "understate a common shift, having seen only as many draws of it as there are replications). "
+              "Neither share is capped: a seed variance share above 100 % is estimator noise on an output that "
+              "hardly varies between points. n/a: fewer than 2 replications.", ""]
     key = {"morris": "mu_star", "pawn": "pawn_median", "delta": "delta", "rbd_fast": "S1"}.get(s["method"], "ST")
     if len(result.indices):
         lines += [f"## Main index ({key}) by factor and output", ""]
@@ -624,7 +851,8 @@ def _report(result: SensitivityResult, figs: list[tuple[str, Path]], out: Path, 
     if figs:
         lines += ["## Figures", ""] + [f"![{name}]({p.relative_to(out)})" for name, p in figs] + [""]
     lines += ["## Files", "", "`indices.parquet`/`.csv` (output, factor, index, value, conf, low, high), "
-              "`outputs.parquet`/`.csv` (per output: missing points, handling, seed variance share, convergence), "
+              "`outputs.parquet`/`.csv` (per output: missing points, handling, seed variance share and its common "
+              "shift part, convergence), "
               "`convergence.parquet`/`.csv` (indices at N/2 and N), `runs/` (the experiment store: every run, "
               "its seed and status), `study.json` (the resolved study).", "",
               "## Provenance", "", "```", json.dumps({k: prov[k] for k in sorted(prov)}, indent=2, default=str),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +25,10 @@ from helpers import ROOT
 from clustersim import plots_sensitivity
 from clustersim.analytic import ISHIGAMI_A, g_function_indices, ishigami, ishigami_indices
 from clustersim.cli import main
-from clustersim.engine.store import RunStore
+from clustersim.engine.store import RunStore, StoreMismatchError
 from clustersim.engine.sweep import LocalExecutor
 from clustersim.sensitivity import (
+    MIN_HALF_ROWS,
     MOVED,
     WIDE_INTERVAL,
     SensitivityError,
@@ -50,8 +53,6 @@ ISHIGAMI_VAR = ISHIGAMI_A**2 / 8 / TRUTH["S1"]["x2"]
 DEFAULTS = {"name": "ishigami", "model": ISHIGAMI, "method": "sobol", "samples": 1024, "seed": 42, "outputs": ["y"],
             "factors": X3}
 PNG = b"\x89PNG\r\n\x1a\n"
-#: SALib's FAST analyser warns on every call that its bootstrap intervals are unreliable (SALib issue 649)
-FAST_WARNING = "ignore:FAST confidence intervals:UserWarning"
 
 
 def spec(**kw) -> SensitivitySpec:
@@ -125,13 +126,11 @@ def ishigami_cli(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dask_executor():
     """The Dask executor on a scheduler address: a LocalCluster of two single-threaded worker processes on
-    127.0.0.1. (Not ``DaskExecutor(workers=2)``: its scheduler's HTTP server asks for port 8787 even with the
-    dashboard off, and warns, an error here, whenever another cluster on the machine holds that port.)"""
+    127.0.0.1, set up as ``DaskExecutor()`` sets up its own (:func:`local_cluster_options`)."""
     distributed = pytest.importorskip("distributed")
-    from clustersim.engine.sweep import DaskExecutor
+    from clustersim.engine.sweep import DaskExecutor, local_cluster_options
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **local_cluster_options())
     ex = DaskExecutor(cluster.scheduler_address)
     assert ex.workers == 2
     yield ex
@@ -165,6 +164,33 @@ def test_dask_gives_identical_tables(ishigami_cli, dask_executor, tmp_path):
     assert report.ok == report.total == 5120 and report.failed == 0
     assert_same_tables(remote, ishigami_cli["result"])
     assert not outside(remote.indices, TRUTH)
+
+
+def test_dask_executor_own_cluster_stays_off_port_8787_and_on_localhost(tmp_path):
+    # another program (or cluster) holding port 8787 made DaskExecutor() warn, an error here, or fail
+    pytest.importorskip("distributed")
+    from clustersim.engine.sweep import DaskExecutor
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen(1)
+    except OSError:  # someone else holds it already: the situation under test
+        pass
+    try:
+        ex = DaskExecutor(workers=1)
+        try:
+            scheduler = ex._cluster.scheduler
+            assert scheduler.address.startswith("tcp://127.0.0.1:")
+            assert scheduler.http_server.address == "127.0.0.1" and scheduler.http_server.port != 8787
+            _, report, res = run(tmp_path / "d", ex, samples=16, chunk_size=40)
+        finally:
+            ex.close()
+    finally:
+        holder.close()
+    assert report.ok == report.total == 16 * 5
+    _, _, seq = run(tmp_path / "s", samples=16)
+    assert_same_tables(res, seq)
 
 
 def test_g_function_recovered_sequentially_and_on_dask_identically(dask_executor, tmp_path):
@@ -204,16 +230,61 @@ def test_folder_of_another_study_is_refused_and_left_unchanged(tmp_path, capsys)
     assert snapshot(out) == before  # runs, results and study.json of the first study
 
 
-@pytest.mark.xfail(strict=True, reason="run_sensitivity only checks out/runs (the run store); a non-empty --out "
-                                       "that is no study folder is accepted and its report.md, indices.csv, ... are "
-                                       "overwritten, where `clustersim sweep` refuses a foreign non-empty folder")
 def test_folder_holding_something_else_is_refused_and_left_unchanged(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.md").write_text("someone else's report\n")
     before = snapshot(out)
     assert cli(write_study(tmp_path / "a.yaml", samples=64), out, "--no-figures") == 2
-    assert snapshot(out) == before
+    err = capsys.readouterr().err
+    assert f"{out}: a non-empty folder that is not a sensitivity study's (no study.json; holds report.md)" in err
+    assert "results are never mixed" in err
+    assert snapshot(out) == before and sorted(p.name for p in out.iterdir()) == ["report.md"]
+
+
+def test_sweep_folder_and_a_file_are_refused_as_clustersim_sweep_refuses_them(tmp_path, capsys):
+    # a run store of `clustersim sweep` at the top: not a study folder (its runs would be mixed with these)
+    study = resolve_study(spec(samples=64), "<test>")
+    sweep_out = tmp_path / "sweep"
+    RunStore.create_or_open(sweep_out, {"name": "other"}, "0123456789abcdef")
+    before = snapshot(sweep_out)
+    with pytest.raises(StoreMismatchError, match=r"sweep: a non-empty folder that is not a sensitivity study's "
+                                                 r"\(no study\.json; holds experiment\.json"):
+        run_sensitivity(study, sweep_out, executor=LocalExecutor(1))
+    assert snapshot(sweep_out) == before
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert cli(write_study(tmp_path / "a.yaml", samples=64), a_file) == 2
+    assert f"{a_file}: exists and is not a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "x"
+
+
+def test_study_folder_of_another_study_without_runs_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli(write_study(tmp_path / "a.yaml", samples=64), out, "--no-figures") == 0
+    # the runs deleted: study.json alone still says whose folder it is
+    import shutil
+
+    shutil.rmtree(out / "runs")
+    before = snapshot(out)
+    capsys.readouterr()
+    assert cli(write_study(tmp_path / "b.yaml", samples=128), out, "--no-figures") == 2
+    assert "holds another experiment's sensitivity study" in capsys.readouterr().err
+    assert snapshot(out) == before and not (out / "runs").exists()
+
+
+def test_resume_of_an_interrupted_first_run_is_accepted(tmp_path):
+    # killed after the run store was created, before study.json was written: runs/ alone, resumed
+    study = resolve_study(spec(samples=64), "<test>")
+    out = tmp_path / "out"
+    RunStore.create_or_open(out / "runs", study.experiment.resolved(), study.identity())
+    report, res = run_sensitivity(study, out, executor=LocalExecutor(1))
+    assert report.ok == report.total == 64 * 5 and (out / "study.json").exists()
+    # ... and an empty folder, or one holding only a stale lock, is a new study
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".lock").touch()
+    assert run_sensitivity(study, empty, executor=LocalExecutor(1))[0].ran_now == 64 * 5
 
 
 # ------------------------------------------------------------------------------------------ 2. methods
@@ -261,12 +332,24 @@ def test_morris_with_groups_gives_one_row_per_group(tmp_path):
     x = study.sample.reshape(50, 3, 3)
     moved = np.abs(np.diff(x, axis=1)) > 0
     assert (moved[:, :, 0] == moved[:, :, 2]).all()
+    # SALib's sigma is NaN for a group of several factors: the outputs table and the report say so
+    sigma = res.indices[res.indices["index"] == "sigma"].set_index("factor")["value"]
+    assert math.isnan(sigma["x1_x3"]) and np.isfinite(sigma["x2"])
+    note = "sigma is not defined for groups of several factors (x1_x3): its value is NaN, use mu_star"
+    assert note in res.outputs.loc[0, "note"]
     written = write_sensitivity(res, tmp_path / "g")
     assert (tmp_path / "g" / "figures" / "indices_y.png").exists() and tmp_path / "g" / "report.md" in written
+    assert note in (tmp_path / "g" / "report.md").read_text()
+    # without groups of several factors there is nothing to say
+    one_each = {k: {**v, "group": k} for k, v in factors.items()}
+    _, _, plain = run(tmp_path / "p", method="morris", samples=50, factors=one_each)
+    assert "sigma" not in plain.outputs.loc[0, "note"]
+    assert plain.indices[plain.indices["index"] == "sigma"]["value"].notna().all()
 
 
-@pytest.mark.filterwarnings(FAST_WARNING)
 def test_fast_recovers_first_order_indices(tmp_path):
+    # (SALib's FAST analyser warns on every call that its intervals are unreliable, SALib issue 649: analyse
+    # keeps the warning from escaping, an error here, and says it in the note instead)
     study, report, res = run(tmp_path / "f", method="fast", samples=300)
     assert report.total == 300 * 3
     for f in ("x1", "x2", "x3"):
@@ -274,6 +357,44 @@ def test_fast_recovers_first_order_indices(tmp_path):
         assert row(res.indices, f, "ST")["value"] == pytest.approx(TRUTH["ST"][f], abs=0.05), f
     out = res.outputs.iloc[0]
     assert out["converged"] is None and "cannot be halved" in out["note"]
+    assert "intervals indicative only" in out["note"]
+
+
+def test_analysers_leave_warning_filters_and_the_global_numpy_rng_unchanged():
+    # SALib's delta analyser seeds numpy's global RNG, sets simplefilter("once") and replaces the warning
+    # formatter; its FAST analyser warns on every call; analyse isolates them (the runs are evaluated here)
+    np.random.seed(2024)  # noqa: NPY002 - the legacy global state is what is checked
+    state = np.random.get_state()  # noqa: NPY002
+    filters, formatter, show = list(warnings.filters), warnings.formatwarning, warnings.showwarning
+    for kw in (dict(method="delta", samples=200, resamples=10), dict(method="fast", samples=130),
+               dict(method="morris", samples=10)):
+        study = resolve_study(spec(**kw), "<test>")
+        res = analyse(study, *runs_of(evaluate(study.sample)[:, None]))
+        assert len(res.indices), kw
+        assert warnings.filters == filters and warnings.formatwarning is formatter and warnings.showwarning is show
+        after = np.random.get_state()  # noqa: NPY002
+        assert after[0] == state[0] and np.array_equal(after[1], state[1]) and after[2:] == state[2:], kw
+    # the delta analysis itself is reproducible (SALib seeds the global RNG from the analysis seed inside)
+    study = resolve_study(spec(method="delta", samples=200, resamples=10), "<test>")
+    runs = runs_of(evaluate(study.sample)[:, None])
+    first, again = analyse(study, *runs), analyse(study, *runs)
+    pd.testing.assert_frame_equal(again.indices, first.indices)
+
+
+def test_analyser_warnings_are_kept_in_the_note_not_raised(monkeypatch):
+    from clustersim import sensitivity
+
+    real = sensitivity._salib_rows
+
+    def warns(*args, **kw):
+        warnings.warn("something odd in the sample", RuntimeWarning, stacklevel=1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sensitivity, "_salib_rows", warns)
+    study = resolve_study(spec(method="morris", samples=10), "<test>")
+    res = analyse(study, *runs_of(evaluate(study.sample)[:, None]))  # warnings are errors here: none escapes
+    note = res.outputs.loc[0, "note"]
+    assert "SALib warned: something odd in the sample" in note and "at N/2, SALib warned" in note
 
 
 def test_rbd_fast_recovers_first_order_indices(tmp_path):
@@ -315,6 +436,65 @@ def test_seed_variance_share_grows_with_noise_and_is_na_with_one_replication(tmp
     write_sensitivity(one, tmp_path / "one", figures=False)
     line = next(t for t in (tmp_path / "one" / "report.md").read_text().splitlines() if t.startswith("| `y`"))
     assert "| n/a |" in line
+
+
+def runs_of(y: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The store's (index, outputs) tables of runs whose output ``y`` is given as points × replications."""
+    p, r = y.shape
+    run_id = np.arange(p * r)
+    index = pd.DataFrame({"run_id": run_id, "point_id": run_id // r, "replication": run_id % r, "status": "ok",
+                          "error": None})
+    return index, pd.DataFrame({"run_id": run_id, "point_id": run_id // r, "replication": run_id % r,
+                                "y": y.ravel()})
+
+
+def test_seed_variance_share_of_a_common_shift_is_not_inflated():
+    # y = f(point) + shift(replication), exactly: the seed's variance is the shift's, all of it common to the
+    # points of a replication, and the run's total variance is f's plus the shift's
+    study = resolve_study(spec(samples=64, replications=2), "<test>")
+    f, shift = study.sample[:, 0], np.array([-1.0, 1.0])
+    y = f[:, None] + shift[None, :]
+    res = analyse(study, *runs_of(y))
+    out = res.outputs.iloc[0]
+    var_f, var_shift = np.var(f, ddof=1), np.var(shift, ddof=1)
+    assert out["seed_variance_share"] == pytest.approx(var_shift / (var_f + var_shift), rel=1e-12)
+    assert out["replication_variance_share"] == pytest.approx(out["seed_variance_share"], rel=1e-12)
+    # the plain variance of all runs sees two draws of the shift, not 640: it understates it (by (R - 1)/R)
+    naive = var_shift / np.var(y, ddof=1)
+    assert naive > out["seed_variance_share"] + 0.05
+    # the shift is common to all points: the indices of the replication means are those of f alone
+    clean = analyse(study, *runs_of(np.repeat(f[:, None], 2, axis=1)))
+    pd.testing.assert_frame_equal(res.indices, clean.indices, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert clean.outputs.loc[0, "seed_variance_share"] == 0.0
+
+
+def test_seed_variance_shares_recover_known_components():
+    # f(point) + shift(replication) + independent noise: the shares are the components' (the shift as realised)
+    study = resolve_study(spec(samples=256, replications=4), "<test>")
+    rng = np.random.default_rng(3)
+    f, shift, sd = study.sample[:, 0], np.array([-1.0, 0.5, 0.0, 1.5]), 1.5
+    y = f[:, None] + shift[None, :] + rng.normal(0.0, sd, size=(len(f), 4))
+    out = analyse(study, *runs_of(y)).outputs.iloc[0]
+    var_f, var_shift = np.var(f, ddof=1), np.var(shift, ddof=1)
+    total = var_f + var_shift + sd**2
+    assert out["seed_variance_share"] == pytest.approx((var_shift + sd**2) / total, abs=0.02)
+    assert out["replication_variance_share"] == pytest.approx(var_shift / total, abs=0.02)
+    assert 0 < out["replication_variance_share"] < out["seed_variance_share"] < 1
+
+
+def test_seed_variance_share_above_one_is_reported_not_capped(tmp_path):
+    # every point sees the same four values in another order: the point means agree exactly, the between-point
+    # variance estimate is negative (the noise left in the means, removed, was not there) and the share > 1
+    study = resolve_study(spec(samples=64, replications=4), "<test>")
+    y = np.array([np.roll([0.0, 1.0, 2.0, 3.0], p) for p in range(len(study.sample))])
+    res = analyse(study, *runs_of(y))
+    out = res.outputs.iloc[0]
+    p, w = len(y), np.var([0.0, 1.0, 2.0, 3.0], ddof=1)
+    assert out["seed_variance_share"] == pytest.approx(w / (w - w * p / (p - 1) / 4), rel=1e-12)
+    assert out["seed_variance_share"] > 1 and out["replication_variance_share"] == pytest.approx(0, abs=1e-12)
+    assert f"seed variance share {out['seed_variance_share']:.0%} above 100 %: estimator noise" in out["note"]
+    write_sensitivity(res, tmp_path, figures=False)
+    assert f"| {out['seed_variance_share']:.1%} | 0.0% |" in (tmp_path / "report.md").read_text()
 
 
 def test_noisy_model_is_analysed_on_replication_means(tmp_path):
@@ -445,16 +625,32 @@ def test_cli_exit_code_and_retry_failed(tmp_path, monkeypatch, capsys):
                                   check_dtype=False)
 
 
-def test_every_run_failing_or_an_unknown_output_is_reported(tmp_path, capsys):
-    path = write_study(tmp_path / "s.yaml", model="clustersim.analytic:no_such_function", method="morris",
-                       samples=4)
+def test_every_run_failing_or_an_unknown_output_is_reported(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(sa_plugins.FAIL_ENV, "1")
+    path = write_study(tmp_path / "s.yaml", model=FAILING, method="morris", samples=4,
+                       factors={**X3, "x1": [3.05, 3.1]})  # x1 > 3.0 everywhere: every run fails
     assert cli(path, tmp_path / "a") == 1
-    assert "16 failed" in capsys.readouterr().err
-    assert pd.read_csv(tmp_path / "a" / "outputs.csv").loc[0, "points_missing"] == 16
+    err = capsys.readouterr().err
+    assert "16 failed" in err
+    assert "every one of the 16 runs failed (run 0: RuntimeError: x1 = " in err
+    assert "check its name" not in err  # the model was found: it is the runs that fail
+    summary = pd.read_csv(tmp_path / "a" / "outputs.csv")
+    assert summary.loc[0, "points_missing"] == 16 and summary.loc[0, "note"] == "no successful run"
     _, report, res = run(tmp_path / "b", method="morris", samples=4, outputs=["y", "no_such_output"])
     assert report.failed == 0
     assert any("no_such_output" in n for n in res.notes)
     assert set(res.indices["output"]) == {"y"}
+
+
+def test_model_import_failing_on_the_workers_is_named_as_such():
+    # refused upfront where the study is launched; on workers lacking the module every run fails so
+    study = resolve_study(spec(method="morris", samples=4), "<test>")
+    index, values = runs_of(np.zeros((16, 1)))
+    index["status"] = "failed"
+    index["error"] = f"ValueError: model {ISHIGAMI!r}: cannot import module 'clustersim.analytic' (No module...)"
+    res = analyse(study, index, values[["run_id"]])
+    assert any(n.startswith("every one of the 16 runs failed (run 0: ValueError: model") and "check its name" in n
+               for n in res.notes), res.notes
 
 
 # ----------------------------------------------------------------------------------------- 6. convergence
@@ -466,14 +662,29 @@ def test_tiny_sample_is_flagged_not_converged(tmp_path):
     assert "| **no** | wide intervals" in (tmp_path / "t" / "report.md").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="analyse: the N/2 check runs when the half holds >= 4 rows, not >= 2 blocks; "
-                                       "with 2 Morris trajectories the half has one, SALib's sigma divides by 0 and "
-                                       "numpy warns (printed by the CLI; an exception under -W error, turned into "
-                                       "the note 'convergence not checked: RuntimeWarning: ...')")
 def test_two_trajectories_are_too_few_to_check_convergence(tmp_path):
     _, _, res = run(tmp_path / "m", method="morris", samples=2)
     out = res.outputs.iloc[0]
     assert out["converged"] is None and out["note"] == "convergence not checked (too few points)"
+    assert res.convergence.empty
+
+
+@pytest.mark.parametrize(("kw", "checked"), [
+    (dict(method="morris", samples=3), False),  # the half: one trajectory
+    (dict(method="morris", samples=4), True),  # two
+    (dict(method="sobol", samples=2), False),  # one Saltelli block
+    (dict(method="sobol", samples=4), True),  # two
+    (dict(method="rbd_fast", samples=2 * MIN_HALF_ROWS - 2, resamples=50), False),  # points, not blocks
+    (dict(method="pawn", samples=2 * MIN_HALF_ROWS), True),
+], ids=["morris-3", "morris-4", "sobol-2", "sobol-4", "rbd_fast-38", "pawn-40"])
+def test_convergence_needs_two_blocks_or_enough_points_in_the_half(tmp_path, kw, checked):
+    _, _, res = run(tmp_path / "c", **kw)
+    out = res.outputs.iloc[0]
+    if checked:
+        assert out["converged"] is not None and len(res.convergence), out["note"]
+    else:
+        assert out["converged"] is None and out["note"].startswith("convergence not checked (too few points)")
+        assert res.convergence.empty
 
 
 def test_convergence_table_holds_half_and_full_estimates(ishigami_cli):
@@ -538,6 +749,9 @@ BAD_FILES = [
     ({"factors": {"x1": {"bounds": [0, 1], "group": "a"}}, "method": "pawn"}, ["groups", "pawn"]),
     ({"sample": 64}, ["unknown key 'sample'"]),
     ({"model": "not_an_import_path"}, ["model", "not_an_import_path"]),
+    ({"model": "clustersim.analytic:no_such_function"}, ["model", "'clustersim.analytic'", "no function",
+                                                         "'no_such_function'"]),
+    ({"model": "no_such_package.models:f"}, ["model", "cannot import module 'no_such_package.models'"]),
     ({"model": None, "method": "morris", "samples": 4, "outputs": ["member_share_late"],
       "factors": {"trust.no_such_rate": [0.1, 0.5]}}, ["trust.no_such_rate", "not a scenario parameter"]),
     ({"model": None, "method": "morris", "samples": 4, "outputs": ["member_share_late"],
@@ -556,13 +770,24 @@ def test_bad_study_file_is_refused_naming_file_and_field(tmp_path, capsys, field
     assert "invalid sensitivity study" in err and "bad_study.yaml" in err
     for needle in needles:
         assert needle in err, (needle, err)
+    assert "design point" not in err  # nothing is specific to a point of the design
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad_study.yaml"]
 
 
 def test_factor_outside_a_parameter_range_is_refused_by_the_api(tmp_path):
     path = write_study(tmp_path / "s.yaml", model=None, method="morris", samples=4, outputs=["member_share_late"],
                        factors={"trust.loss_rate": [0.5, 1.5]})
-    with pytest.raises(SensitivityError, match=r"s\.yaml.*trust\.loss_rate: 1\.5 is out of range"):
+    with pytest.raises(SensitivityError) as info:
+        load_sensitivity(path)
+    # the ends of the factors' ranges, not a design point, break the bounds: the message says so
+    assert str(info.value) == (f"{path}: factors at their highest sampled values: trust.loss_rate: 1.5 is out of "
+                               "range (allowed: >= 0 and <= 1)")
+
+
+def test_unimportable_model_is_refused_before_anything_runs(tmp_path):
+    path = write_study(tmp_path / "s.yaml", model="clustersim.analytic:no_such_function")
+    with pytest.raises(SensitivityError, match=r"s\.yaml: model 'clustersim\.analytic:no_such_function': "
+                                               r"module 'clustersim\.analytic' has no function 'no_such_function'"):
         load_sensitivity(path)
 
 
@@ -605,7 +830,10 @@ def test_builtin_model_morris_study_with_a_policy_factor(tmp_path, capsys):
     assert list(summary.index) == ["public_spending_total", "member_share_late"]
     assert (summary["points"] == 8).all() and (summary["runs_ok"] == 16).all()
     assert (summary["points_missing"] == 0).all()
-    assert summary["seed_variance_share"].between(0, 1).all()
+    # 8 points, 2 replications: noisy estimates, never capped; a share above 1 says so in the note
+    share, common = summary["seed_variance_share"], summary["replication_variance_share"]
+    assert (share >= 0).all() and (common >= 0).all() and (common <= share).all()
+    assert all(("above 100 %" in note) == (s > 1) for s, note in zip(share, summary["note"], strict=True))
     idx = pd.read_parquet(out / "indices.parquet")
     for output in summary.index:
         sub = idx[idx["output"] == output]

@@ -26,7 +26,8 @@ from clustersim.engine.store import RunStore
 from clustersim.output import git_commit, package_versions
 from clustersim.runner import _pool_context, default_workers
 
-__all__ = ["DaskExecutor", "LocalExecutor", "sweep", "SweepReport", "run_sweep", "sweep_status", "make_chunks"]
+__all__ = ["DaskExecutor", "LocalExecutor", "local_cluster_options", "sweep", "SweepReport", "run_sweep",
+           "sweep_status", "make_chunks"]
 
 
 class LocalExecutor:
@@ -171,10 +172,19 @@ def sweep_status(out: Path) -> dict[str, Any]:
             "failures": failed[["run_id", "point_id", "replication", "error"]].to_dict(orient="records")}
 
 
+def local_cluster_options() -> dict[str, Any]:
+    """Where a ``distributed.LocalCluster`` listens: this machine only, no dashboard, and the scheduler's HTTP
+    server (which runs even without the dashboard, for its health and metrics routes, and would otherwise ask
+    for port 8787 and warn whenever another program holds it) on a free port of 127.0.0.1."""
+    return {"host": "127.0.0.1", "dashboard_address": None,
+            "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
+
+
 class DaskExecutor:
     """Chunks as tasks on a Dask cluster: a ``distributed.Client`` on a scheduler address, a scheduler file,
-    or (neither given) a LocalCluster on this machine. A worker lost mid-task has its task re-run by Dask
-    elsewhere; results are identical to the local executor's (seeds depend on the run, not the worker).
+    or (neither given) a LocalCluster on this machine (:func:`local_cluster_options`). A worker lost
+    mid-task has its task re-run by Dask elsewhere; results are identical to the local executor's (seeds
+    depend on the run, not the worker).
 
     Requires the optional extra: ``pip install 'clustersim[dask]'``.
     """
@@ -193,7 +203,7 @@ class DaskExecutor:
         else:
             n = max(1, default_workers() if workers is None else int(workers))
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None)
+                                         **local_cluster_options())
             self.client = Client(self._cluster)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
 
