@@ -117,6 +117,13 @@ def _build_parser() -> argparse.ArgumentParser:
     tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
     tpl.add_argument("--baseline", action="store_true",
                      help="print configs/baseline.yaml as committed (defaults, with its header)")
+
+    viz = sub.add_parser("viz", help="serve the interactive browser page (Mesa SolaraViz) for a scenario, offline")
+    viz.add_argument("scenario", nargs="?", help="scenario file (default: configs/baseline.yaml)")
+    viz.add_argument("--port", "-p", type=int, default=8765, help="port (default: 8765)")
+    viz.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 exposes the page to "
+                          "the network)")
     return ap
 
 
@@ -522,6 +529,41 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_viz(args: argparse.Namespace) -> int:
+    """Serve clustersim.viz with ``solara run`` (production mode, no browser opened) until interrupted."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from clustersim.scenario_io import ScenarioError, load_scenario
+
+    name = "clustersim viz"
+    missing = [m for m in ("solara", "altair") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"{name}: the browser page needs the optional extra (missing: {', '.join(missing)}); "
+              "install it with pip install 'clustersim[viz]'", file=sys.stderr)
+        return 2
+    if not 1 <= args.port <= 65535:
+        print(f"{name}: --port: {args.port} is out of range (allowed: 1 to 65535)", file=sys.stderr)
+        return 2
+    from clustersim.viz import SCENARIO_ENV, default_scenario
+
+    path = Path(args.scenario) if args.scenario else default_scenario()
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        print(f"{name}: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    env = {**os.environ, SCENARIO_ENV: str(path.resolve())}
+    cmd = [sys.executable, "-m", "solara", "run", "clustersim.viz", "--host", args.host, "--port", str(args.port),
+           "--no-open", "--production"]
+    print(f"{name}: serving {path} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clustersim`` command; returns the exit code."""
     try:
@@ -529,7 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
         return int(exc.code or 0)
     handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
-               "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template}[args.command]
+               "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template,
+               "viz": _cmd_viz}[args.command]
     return handler(args)
 
 

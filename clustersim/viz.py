@@ -1,0 +1,197 @@
+"""The browser page: watch a scenario unfold, step by step, in Mesa's SolaraViz (``clustersim viz``).
+
+The page shows the firm network (nodes coloured by cluster, sized by employment, supplier–customer and
+peer links drawn differently), each active cluster's size and orientation mix, and live charts of the
+three indicator families (competitiveness, durability, regional leverage); the sidebar has Mesa's Step,
+Play and Reset buttons and controls for the main behavioural and policy parameters. A control takes
+effect at Reset, which rebuilds the model with the new values.
+
+Every browser session builds its own model (:func:`Page` creates it per session), so two visitors never
+step each other's model. The page runs offline (Solara's assets come from the ``solara-assets`` package)
+and ``clustersim viz`` binds it to 127.0.0.1 unless told otherwise.
+
+Serve it with ``clustersim viz [SCENARIO] [--port P]``, or in a notebook display ``make_page(path)``.
+Requires the optional extra: ``pip install 'clustersim[viz]'``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clustersim.config import FUNDER_NAMES
+from clustersim.model import ClusterModel
+from clustersim.plots_live import (
+    NetworkLayout,
+    live_clusters_figure,
+    live_indicators_figure,
+    live_network_figure,
+)
+from clustersim.runner import _cluster_table, network_snapshot, replication_seed
+from clustersim.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
+
+__all__ = ["SCENARIO_ENV", "CONTROLS", "ExploreModel", "model_params", "make_page", "default_scenario"]
+
+#: environment variable through which ``clustersim viz`` tells the page which scenario file to open
+SCENARIO_ENV = "CLUSTERSIM_VIZ_SCENARIO"
+
+#: the page's controls: scenario parameter path -> (label, kind, min, max, step). Their values replace the
+#: scenario file's at Reset; the public budget scale multiplies every funder's yearly budget.
+CONTROLS: dict[str, tuple[str, str, float, float, float]] = {
+    "simulation.n_firms": ("Firms in the region", "SliderInt", 40, 600, 10),
+    "firms.cooperativeness_mean": ("Mean cooperativeness of firms", "SliderFloat", 0.0, 1.0, 0.05),
+    "trust.gain_rate": ("Trust gain after cooperation", "SliderFloat", 0.0, 0.3, 0.01),
+    "trust.loss_rate": ("Trust loss after free-riding", "SliderFloat", 0.0, 0.8, 0.02),
+    "learning.information_noise": ("Information noise", "SliderFloat", 0.0, 1.0, 0.05),
+    "clusters.membership_fee": ("Membership fee (k€/quarter)", "SliderFloat", 0.0, 6.0, 0.25),
+    "competition.leakage_rate": ("Knowledge leakage to rivals", "SliderFloat", 0.0, 1.0, 0.05),
+}
+
+
+def default_scenario() -> Path:
+    """The scenario the page opens: ``$CLUSTERSIM_VIZ_SCENARIO``, else the baseline next to the package."""
+    env = os.environ.get(SCENARIO_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "configs" / "baseline.yaml"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class ExploreModel(ClusterModel):
+    """A :class:`ClusterModel` built from keyword arguments, as Mesa's page rebuilds models at Reset.
+
+    Args:
+        scenario_file: the scenario file (YAML or TOML).
+        replication: replication index; the seed is ``replication_seed(scenario seed, replication)``, as for
+            replication ``replication`` of ``clustersim run`` (the same quarters, step for step).
+        budget_scale: multiplies every funder's ``budget_per_year`` (public policy scenarios).
+        **params: dotted scenario parameters (``"trust.gain_rate": 0.1``) replacing the file's values.
+            A ``scenario`` keyword (the Mesa scenario object the page passes at Reset) is ignored: the
+            clustersim scenario comes from the file and the parameters.
+    """
+
+    def __init__(self, scenario_file: str | os.PathLike | None = None, replication: int = 0,
+                 budget_scale: float = 1.0, **params: Any) -> None:
+        params.pop("scenario", None)
+        path = Path(scenario_file) if scenario_file else default_scenario()
+        overrides = [f"{k}={_plain(v)!r}" if isinstance(_plain(v), str) else f"{k}={_plain(v)}"
+                     for k, v in params.items()]
+        scenario = load_scenario(path, overrides)
+        if budget_scale != 1.0:
+            data = scenario_to_dict(scenario)
+            for f in FUNDER_NAMES:
+                data["policy"]["funders"][f]["budget_per_year"] *= float(budget_scale)
+            scenario = scenario_from_dict(data, source=f"{path} (budgets × {budget_scale})")
+        super().__init__(scenario, rng=replication_seed(scenario.simulation.seed, int(replication)))
+        self.scenario_file = str(path)
+        self.replication = int(replication)
+        self.layout = NetworkLayout(seed=int(replication))
+
+
+def model_params(scenario_file: str | os.PathLike) -> dict[str, Any]:
+    """Mesa ``model_params`` for the page: the fixed scenario file, the replication, the budget scale and
+    one slider per :data:`CONTROLS` entry, starting at the file's value."""
+    scenario = load_scenario(scenario_file)
+    data = scenario_to_dict(scenario)
+    out: dict[str, Any] = {
+        "scenario_file": str(scenario_file),
+        "replication": {"type": "SliderInt", "label": "Replication (seed)", "value": 0, "min": 0, "max": 50,
+                        "step": 1},
+    }
+    for path, (label, kind, lo, hi, step) in CONTROLS.items():
+        section, name = path.split(".")
+        value = data[section][name]
+        value = int(value) if kind == "SliderInt" else float(value)
+        out[path] = {"type": kind, "label": label, "value": min(max(value, lo), hi), "min": lo, "max": hi,
+                     "step": step}
+    if scenario.policy.active:
+        out["budget_scale"] = {"type": "SliderFloat", "label": "Public budgets × (every funder)", "value": 1.0,
+                               "min": 0.0, "max": 3.0, "step": 0.1}
+    return out
+
+
+# ------------------------------------------------------------------------------------------ components
+def _network(model: ExploreModel):
+    import solara
+
+    snap = network_snapshot(model)
+    pos = model.layout.update(snap["nodes"], snap["edges"])
+    fig = live_network_figure(snap["nodes"], snap["edges"], pos, title=f"Quarter {model.now}: ")
+    return solara.FigureMatplotlib(fig, format="png", dpi=80)
+
+
+def _clusters(model: ExploreModel):
+    import solara
+
+    return solara.FigureMatplotlib(live_clusters_figure(_cluster_table(model)), format="png", dpi=80)
+
+
+def _indicators(model: ExploreModel):
+    import solara
+
+    return solara.FigureMatplotlib(live_indicators_figure(model.timeseries()), format="png", dpi=80)
+
+
+def _settings(model: ExploreModel):
+    """The values this model was built with (the sliders show no numbers): scenario, seed and controls.
+    Plain text (Solara's Markdown would fetch KaTeX from a CDN, and the page must work offline)."""
+    import solara
+
+    p = scenario_to_dict(model.p)
+    rows = [f"{Path(model.scenario_file).name}, replication {model.replication} "
+            f"(seed {model.p.simulation.seed}), quarter {model.now} of {model.p.simulation.steps}"]
+    for path, (label, *_rest) in CONTROLS.items():
+        section, name = path.split(".")
+        rows.append(f"{label}: {p[section][name]}")
+    if model.p.policy.active:
+        budgets = sum(p["policy"]["funders"][f]["budget_per_year"] for f in FUNDER_NAMES)
+        rows.append(f"Public budgets: {budgets:,.0f} k€/year")
+    with solara.Column(gap="2px", style={"padding": "12px"}) as column:
+        for row in rows:
+            solara.Text(row)
+    return column
+
+
+def components() -> list[tuple[Any, int]]:
+    """The page's panels (all on one page): network, clusters, indicator families, the model's settings."""
+    return [(_network, 0), (_clusters, 0), (_indicators, 0), (_settings, 0)]
+
+
+def make_page(scenario_file: str | os.PathLike | None = None):
+    """The SolaraViz element for one scenario file, with a fresh model (display it in a notebook)."""
+    from mesa.visualization import SolaraViz
+
+    path = Path(scenario_file) if scenario_file else default_scenario()
+    params = model_params(path)
+    model = ExploreModel(scenario_file=str(path))
+    return SolaraViz(model, components=components(), model_params=params, name=f"clustersim — {path.name}",
+                     play_interval=150)
+
+
+def _page():
+    import solara
+
+    @solara.component
+    def Page():
+        """One model per browser session: built when the session's page is first rendered."""
+        path = default_scenario()
+        params = solara.use_memo(lambda: model_params(path), [])
+        model = solara.use_memo(lambda: ExploreModel(scenario_file=str(path)), [])
+        from mesa.visualization import SolaraViz
+
+        return SolaraViz(model, components=components(), model_params=params, name=f"clustersim — {path.name}",
+                         play_interval=150)
+
+    return Page
+
+
+def __getattr__(name: str):  # Page is built lazily: importing clustersim.viz must not require solara
+    if name == "Page":
+        return _page()
+    raise AttributeError(name)
