@@ -33,13 +33,15 @@ from clustersim.plots_live import (
 from clustersim.runner import _cluster_table, network_snapshot, replication_seed
 from clustersim.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
 
-__all__ = ["SCENARIO_ENV", "CONTROLS", "ExploreModel", "model_params", "make_page", "default_scenario"]
+__all__ = ["SCENARIO_ENV", "CONTROLS", "ExploreModel", "model_params", "make_page", "default_scenario",
+           "scenario_choices", "resolve_choice"]
 
 #: environment variable through which ``clustersim viz`` tells the page which scenario file to open
 SCENARIO_ENV = "CLUSTERSIM_VIZ_SCENARIO"
 
-#: the page's controls: scenario parameter path -> (label, kind, min, max, step). Their values replace the
-#: scenario file's at Reset; the public budget scale multiplies every funder's yearly budget.
+#: the page's behavioural controls: scenario parameter path -> (label, kind, min, max, step). Their values
+#: replace the chosen scenario's at Reset. The policy controls are the choice of scenario (the shipped
+#: policy scenarios among them) and the public budget scale, which multiplies every funder's yearly budget.
 CONTROLS: dict[str, tuple[str, str, float, float, float]] = {
     "simulation.n_firms": ("Firms in the region", "SliderInt", 40, 600, 10),
     "firms.cooperativeness_mean": ("Mean cooperativeness of firms", "SliderFloat", 0.0, 1.0, 0.05),
@@ -49,6 +51,28 @@ CONTROLS: dict[str, tuple[str, str, float, float, float]] = {
     "clusters.membership_fee": ("Membership fee (k€/quarter)", "SliderFloat", 0.0, 6.0, 0.25),
     "competition.leakage_rate": ("Knowledge leakage to rivals", "SliderFloat", 0.0, 1.0, 0.05),
 }
+
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def scenario_choices(current: str | os.PathLike) -> list[str]:
+    """The scenarios the page offers: the shipped ``configs/*.yaml`` (by file name) and ``current``."""
+    names = sorted(p.name for p in CONFIGS.glob("*.yaml")) if CONFIGS.is_dir() else []
+    cur = _choice(current)
+    return names if cur in names else [cur, *names]
+
+
+def _choice(path: str | os.PathLike) -> str:
+    """How the page names a scenario file: its file name when it is one of the shipped configs."""
+    p = Path(path)
+    return p.name if p.parent.resolve() == CONFIGS and p.suffix == ".yaml" else str(p)
+
+
+def resolve_choice(choice: str | os.PathLike) -> Path:
+    """The file a page choice names (a bare shipped file name resolves to ``configs/``)."""
+    p = Path(choice)
+    return CONFIGS / p if p.parent == Path(".") and (CONFIGS / p).is_file() and not p.is_file() else p
 
 
 def default_scenario() -> Path:
@@ -79,7 +103,7 @@ class ExploreModel(ClusterModel):
     def __init__(self, scenario_file: str | os.PathLike | None = None, replication: int = 0,
                  budget_scale: float = 1.0, **params: Any) -> None:
         params.pop("scenario", None)
-        path = Path(scenario_file) if scenario_file else default_scenario()
+        path = resolve_choice(scenario_file) if scenario_file else default_scenario()
         overrides = [f"{k}={_plain(v)!r}" if isinstance(_plain(v), str) else f"{k}={_plain(v)}"
                      for k, v in params.items()]
         scenario = load_scenario(path, overrides)
@@ -95,14 +119,18 @@ class ExploreModel(ClusterModel):
 
 
 def model_params(scenario_file: str | os.PathLike) -> dict[str, Any]:
-    """Mesa ``model_params`` for the page: the fixed scenario file, the replication, the budget scale and
-    one slider per :data:`CONTROLS` entry, starting at the file's value."""
+    """Mesa ``model_params`` for the page: a choice of scenario (the shipped ones and ``scenario_file``),
+    the replication, the public budget scale and one slider per :data:`CONTROLS` entry, starting at
+    ``scenario_file``'s value. Slider values replace the chosen scenario's at Reset."""
     scenario = load_scenario(scenario_file)
     data = scenario_to_dict(scenario)
     out: dict[str, Any] = {
-        "scenario_file": str(scenario_file),
+        "scenario_file": {"type": "Select", "label": "Scenario", "value": _choice(scenario_file),
+                          "values": scenario_choices(scenario_file)},
         "replication": {"type": "SliderInt", "label": "Replication (seed)", "value": 0, "min": 0, "max": 50,
                         "step": 1},
+        "budget_scale": {"type": "SliderFloat", "label": "Public budgets × (policy scenarios)", "value": 1.0,
+                         "min": 0.0, "max": 3.0, "step": 0.1},
     }
     for path, (label, kind, lo, hi, step) in CONTROLS.items():
         section, name = path.split(".")
@@ -110,9 +138,6 @@ def model_params(scenario_file: str | os.PathLike) -> dict[str, Any]:
         value = int(value) if kind == "SliderInt" else float(value)
         out[path] = {"type": kind, "label": label, "value": min(max(value, lo), hi), "min": lo, "max": hi,
                      "step": step}
-    if scenario.policy.active:
-        out["budget_scale"] = {"type": "SliderFloat", "label": "Public budgets × (every funder)", "value": 1.0,
-                               "min": 0.0, "max": 3.0, "step": 0.1}
     return out
 
 

@@ -84,14 +84,27 @@ def test_model_params_start_at_the_files_values_within_the_slider_ranges():
 
     params = model_params(BASELINE)
     scenario = load_scenario(BASELINE)
-    assert params["scenario_file"] == str(BASELINE)
+    choice = params["scenario_file"]
+    assert choice["type"] == "Select" and choice["value"] == "baseline.yaml"
+    assert {"baseline.yaml", "call_for_projects.yaml", "full_support.yaml"} <= set(choice["values"])
+    assert params["budget_scale"]["value"] == 1.0
     for path, (label, kind, lo, hi, _step) in CONTROLS.items():
         section, name = path.split(".")
         p = params[path]
         assert p["type"] == kind and p["label"] == label and lo <= p["value"] <= hi
         assert p["value"] == pytest.approx(getattr(getattr(scenario, section), name))
-    assert "budget_scale" not in params  # the baseline has no public policy
-    assert "budget_scale" in model_params(ROOT / "configs" / "call_for_projects.yaml")
+
+
+def test_a_scenario_outside_configs_is_offered_by_path_and_shipped_ones_by_name(tmp_path):
+    from clustersim.viz import ExploreModel, model_params, resolve_choice
+
+    own = tmp_path / "mine.yaml"
+    own.write_text(BASELINE.read_text())
+    choice = model_params(own)["scenario_file"]
+    assert choice["value"] == str(own) and choice["values"][0] == str(own)
+    assert resolve_choice("full_support.yaml") == ROOT / "configs" / "full_support.yaml"
+    m = ExploreModel("full_support.yaml", **SMALL)  # what the page passes after choosing it
+    assert m.p.policy.active and m.scenario_file.endswith("configs/full_support.yaml")
 
 
 def test_mesas_reset_rebuilds_the_model_with_the_new_slider_value():
@@ -105,9 +118,11 @@ def test_mesas_reset_rebuilds_the_model_with_the_new_slider_value():
     _check_model_params(m, params)
     values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in params.items()}
     values["simulation.n_firms"] = 40
+    values["scenario_file"] = "call_for_projects.yaml"
     kwargs = _build_model_init_kwargs(m, values, add_scenario_when_empty=True, require_model_accepts_scenario=True)
     rebuilt = type(m)(**kwargs)
     assert rebuilt.p.simulation.n_firms == 40 and rebuilt.now == 0 and rebuilt is not m
+    assert rebuilt.p.policy.active and rebuilt.p.name == load_scenario(ROOT / "configs" / "call_for_projects.yaml").name
 
 
 # ------------------------------------------------------------------------------------------ the figures

@@ -126,7 +126,14 @@ def test_page_renders_steps_and_resets_with_a_new_slider_value(server):
                                              else None)(_images(page)), "the charts redrawn after Step")
             (ARTIFACTS / "viz-step-seconds.txt").write_text(f"{time.perf_counter() - t0:.3f}\n")  # a record only
             assert after[0] != images[0]  # the network (its title carries the quarter)
-            assert page.get_by_text("quarter 1 of").first.is_visible()
+            page.get_by_text("quarter 1 of").first.wait_for(timeout=30_000)
+            # another browser session has its own model, at quarter 0 while this one is at quarter 1
+            other = browser.new_context().new_page()
+            other.goto(server)
+            other.get_by_text("Time: 0").wait_for(timeout=60_000)
+            other.get_by_text("quarter 0 of").first.wait_for(timeout=30_000)
+            other.context.close()
+            assert page.get_by_text("Time: 1").is_visible()
             # a slider change, then Reset: the model is rebuilt with the new value
             slider = page.locator(".v-input", has_text="Firms in the region").get_by_role("slider")
             slider.focus()
@@ -138,7 +145,7 @@ def test_page_renders_steps_and_resets_with_a_new_slider_value(server):
             page.get_by_text("Time: 0").wait_for(timeout=30_000)
             _wait_for(page, lambda: (lambda im: im if len(im) >= 3 and all(im) and im[0] != after[0]
                                      else None)(_images(page)), "the network redrawn after Reset")
-            assert page.get_by_text("quarter 0 of").first.is_visible()
+            page.get_by_text("quarter 0 of").first.wait_for(timeout=30_000)
             assert not outside, f"the page asked for resources off this machine: {outside[:5]}"
             assert not failed, f"requests failed: {failed[:5]}"
         except Exception as exc:
