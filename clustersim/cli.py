@@ -345,26 +345,35 @@ def _make_executor(args: argparse.Namespace, name: str):
         return None
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from clustersim.engine.spec import ExperimentError, load_experiment
-    from clustersim.engine.store import StoreMismatchError
-    from clustersim.engine.sweep import run_sweep
-    from clustersim.scenario_io import ScenarioError
-
+def _check_executor_options(args: argparse.Namespace, name: str) -> bool:
+    """--workers in range, --scheduler/--scheduler-file only with --executor dask (message printed if not)."""
     if args.workers is not None and not 1 <= args.workers <= 4096:
-        print(f"clustersim sweep: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)",
-              file=sys.stderr)
-        return 2
-    try:
-        experiment = load_experiment(args.experiment)
-    except (ScenarioError, ExperimentError) as exc:
-        print(f"clustersim sweep: invalid experiment\n{exc}", file=sys.stderr)
-        return 2
-    out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
-    total = len(experiment.points) * experiment.spec.replications
+        print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
+        return False
     if (args.scheduler or args.scheduler_file) and args.executor != "dask":
-        print("clustersim sweep: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
-        return 2
+        print(f"{name}: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
+        return False
+    return True
+
+
+def _stored_runs(store: Path) -> int:
+    """Runs already in a run store (0 when there is none yet or it cannot be read): the bar starts there."""
+    from clustersim.engine.store import RunStore, StoreMismatchError
+
+    if not (store / "experiment.json").exists():
+        return 0
+    try:
+        return len(RunStore.open(store).index())
+    except (StoreMismatchError, OSError, ValueError):
+        return 0
+
+
+def _execute(args: argparse.Namespace, name: str, total: int, label: str, store: Path, run):
+    """``run(executor, progress)`` with the executor the options ask for and, unless --quiet, a progress bar
+    starting at the runs already stored; both closed afterwards. Returns (run's value, None), or (None, 2)
+    when the executor cannot be made or the folder holds something else (message printed)."""
+    from clustersim.engine.store import StoreMismatchError
+
     bar = None
 
     def progress(result) -> None:
@@ -373,28 +382,41 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     executor = None
     try:
-        executor = _make_executor(args, "clustersim sweep")
+        executor = _make_executor(args, name)
         if executor is None:
-            return 2
+            return None, 2
         if not args.quiet:
-            from clustersim.engine.store import RunStore
-
-            stored = 0
-            if (out / "experiment.json").exists():
-                try:
-                    stored = len(RunStore.open(out).index())
-                except (StoreMismatchError, OSError, ValueError):
-                    stored = 0
-            bar = make_progress(total, experiment.spec.name, initial=stored)
-        report = run_sweep(experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress)
+            bar = make_progress(total, label, initial=_stored_runs(store))
+        return run(executor, progress), None
     except StoreMismatchError as exc:
-        print(f"clustersim sweep: {exc}", file=sys.stderr)
-        return 2
+        print(f"{name}: {exc}", file=sys.stderr)
+        return None, 2
     finally:
         if bar is not None:
             bar.close()
         if executor is not None and hasattr(executor, "close"):
             executor.close()
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from clustersim.engine.spec import ExperimentError, load_experiment
+    from clustersim.engine.sweep import run_sweep
+    from clustersim.scenario_io import ScenarioError
+
+    name = "clustersim sweep"
+    if not _check_executor_options(args, name):
+        return 2
+    try:
+        experiment = load_experiment(args.experiment)
+    except (ScenarioError, ExperimentError) as exc:
+        print(f"{name}: invalid experiment\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
+    total = len(experiment.points) * experiment.spec.replications
+    report, code = _execute(args, name, total, experiment.spec.name, out, lambda executor, progress: run_sweep(
+        experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
+    if code is not None:
+        return code
     print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed, {report.remaining} remaining of "
           f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
     if report.failed:
@@ -404,7 +426,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from clustersim.engine.store import RunStore, StoreMismatchError
+    from clustersim.engine.store import StoreMismatchError
     from clustersim.scenario_io import ScenarioError
     from clustersim.sensitivity import (
         SensitivityError,
@@ -415,11 +437,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     )
 
     name = "clustersim sensitivity"
-    if args.workers is not None and not 1 <= args.workers <= 4096:
-        print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
-        return 2
-    if (args.scheduler or args.scheduler_file) and args.executor != "dask":
-        print(f"{name}: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
+    if not _check_executor_options(args, name):
         return 2
     try:
         study = load_sensitivity(args.study)
@@ -433,35 +451,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
     total = len(study.sample) * study.spec.replications
-    bar = None
-
-    def progress(result) -> None:
-        if bar is not None:
-            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
-
-    executor = None
-    try:
-        executor = _make_executor(args, name)
-        if executor is None:
-            return 2
-        if not args.quiet:
-            stored = 0
-            if (out / "runs" / "experiment.json").exists():
-                try:
-                    stored = len(RunStore.open(out / "runs").index())
-                except (StoreMismatchError, OSError, ValueError):
-                    stored = 0
-            bar = make_progress(total, study.spec.name, initial=stored)
-        report, result = run_sensitivity(study, out, executor=executor, retry_failed=args.retry_failed,
-                                         progress=progress)
-    except StoreMismatchError as exc:
-        print(f"{name}: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if bar is not None:
-            bar.close()
-        if executor is not None and hasattr(executor, "close"):
-            executor.close()
+    value, code = _execute(args, name, total, study.spec.name, out / "runs", lambda executor, progress: run_sensitivity(
+        study, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
+    if code is not None:
+        return code
+    report, result = value
     write_sensitivity(result, out, figures=not args.no_figures)
     print(f"{study.spec.name}: {study.spec.method}, {len(study.sample)} design points × {study.spec.replications}: "
           f"{report.ok} ok, {report.failed} failed, {report.remaining} remaining of {report.total} runs "
