@@ -121,8 +121,17 @@ def by_family(family: str) -> list[str]:
 
 
 def _mean(x: np.ndarray, default: float = 0.0) -> float:
-    """``x.mean()`` of a 1-D array (same sum, same division, less overhead), ``default`` when empty."""
-    return float(x.sum(dtype=np.float64) / len(x)) if len(x) else default
+    """``x.mean()`` of a 1-D array (same sum, same division, less overhead), ``default`` when empty.
+
+    ``np.add.reduce`` is what ``ndarray.sum`` calls, without its Python wrapper; integer arrays are summed
+    in float64, exactly (their sums are far below 2⁵³).
+    """
+    return float(np.add.reduce(x, dtype=np.float64) / len(x)) if len(x) else default
+
+
+def _share(mask: np.ndarray, n: int) -> float:
+    """Number of True values of ``mask`` over ``n`` (= ``mask.sum() / n``: the same exact count and division)."""
+    return np.count_nonzero(mask) / n
 
 
 def _policy_total(model: ClusterModel) -> float:
@@ -137,27 +146,33 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
     rows = model.alive_rows
     live = model.live_clusters
     n = max(len(rows), 1)
+    total = np.add.reduce  # ndarray.sum without its Python wrapper (same sums)
     size = F.size[rows]
-    va = float(F.value_added[rows].sum())
+    employment = total(size)
+    va = float(total(F.value_added[rows]))
     if model._va0 is None:
         model._va0 = va
     formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
-    n_old = int(formed_old.sum())
+    n_old = np.count_nonzero(formed_old)
     attempted = st.get("actions_attempted", 0.0)
     pc = model.policy_counters
     ended = C.support_ended[: C.n] >= 0
+    cohort0 = F.cohort0[: F.n]
+    orient = C.orient[live]
     out = {
-        "relative_productivity": float(np.average(F.prod[rows] / model.frontier, weights=size)) if len(rows) else 0.0,
-        "export_share": float(F.export_revenue[rows].sum() / model.demand.sum()),
+        # np.average(prod / frontier, weights=size): the same weighted sum over the same sum of weights
+        "relative_productivity": (float(total(F.prod[rows] / model.frontier * size) / employment)
+                                  if len(rows) else 0.0),
+        "export_share": float(total(F.export_revenue[rows]) / total(model.demand)),
         "capability_index": _mean(F.capidx[rows]),
-        "new_activity_share": float(F.new_activity[rows].sum() / n),
-        "firm_survival": float((F.alive[: F.n] & F.cohort0[: F.n]).sum() / max(F.cohort0[: F.n].sum(), 1)),
+        "new_activity_share": _share(F.new_activity[rows], n),
+        "firm_survival": _share(F.alive[: F.n] & cohort0, max(np.count_nonzero(cohort0), 1)),
         "n_firms": float(len(rows)),
         "n_clusters": float(len(live)),
-        "member_share": float((F.n_memberships[rows] > 0).sum() / n),
-        "mean_cluster_size": _mean(C.size[live].astype(np.float64)),
-        "mean_cluster_age": _mean((model.now - C.born[live]).astype(np.float64)),
-        "cluster_survival": float((C.alive[: C.n] & formed_old).sum() / n_old) if n_old else 1.0,
+        "member_share": _share(F.n_memberships[rows] > 0, n),
+        "mean_cluster_size": _mean(C.size[live]),
+        "mean_cluster_age": _mean(model.now - C.born[live]),
+        "cluster_survival": _share(C.alive[: C.n] & formed_old, n_old) if n_old else 1.0,
         "membership_turnover": float((st.get("joins", 0.0) + st.get("leaves", 0.0)) / max(len(mem), 1)),
         "mean_trust": _mean(mem.trust, model.p.trust.initial),
         "mean_alignment": _mean(C.alignment[live]),
@@ -168,20 +183,20 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "leaves_dissolution": float(model.counters["leave_dissolution"]),
         "value_added": va,
         "value_added_growth": va / model._va0 - 1.0 if model._va0 > 0 else 0.0,
-        "employment": float(size.sum()),
+        "employment": float(employment),
         "investors_attracted": float(model.counters["investors"]),
         "local_purchases": st.get("local_purchases", 0.0),
         "member_purchases_from_nonmembers": st.get("member_purchases_from_nonmembers", 0.0),
         "spillover_nonmembers": st.get("spillover_nonmembers", 0.0),
         "public_spending": st.get("public_spending", 0.0),
         "public_spending_cumulative": _policy_total(model),
-        "supported_clusters": float((C.supported[live]).sum()),
-        "clusters_formed_policy": float((C.founded_mode[: C.n] > 0).sum()),
+        "supported_clusters": float(np.count_nonzero(C.supported[live])),
+        "clusters_formed_policy": float(np.count_nonzero(C.founded_mode[: C.n] > 0)),
         "applications": float(pc["applications"]),
         "selection_rate": float(pc["selected"] / pc["applications"]) if pc["applications"] else 0.0,
-        "survival_after_support": float(C.alive[: C.n][ended].mean()) if ended.any() else 1.0,
+        "survival_after_support": _share(C.alive[: C.n][ended], np.count_nonzero(ended)) if ended.any() else 1.0,
         "delabelled": float(pc["delabelled"]),
-        "assigned_share": (float((C.founded_mode[mem.cluster] == 3).sum() / len(mem)) if len(mem) else 0.0),
+        "assigned_share": _share(C.founded_mode[mem.cluster] == 3, len(mem)) if len(mem) else 0.0,
         "cooperation_rate": st.get("cooperation_rate", 0.0),
         "critical_mass_rate": float(st.get("actions_success", 0.0) / attempted) if attempted else 0.0,
         "gain_moyens": st.get("moyens_gain", 0.0),
@@ -194,10 +209,10 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "horizontal_links_per_firm": len(model.horizontal) / n,
         "vertical_intensity": _mean(model.vertical.value),
         "horizontal_intensity": _mean(model.horizontal.value),
-        "mean_sectors_per_cluster": _mean(C.n_sectors[live].astype(np.float64)),
-        "orientation_moyens": _mean(C.orient[live, 0]),
-        "orientation_products_markets": _mean(C.orient[live, 1]),
-        "orientation_club": _mean(C.orient[live, 2]),
+        "mean_sectors_per_cluster": _mean(C.n_sectors[live]),
+        "orientation_moyens": _mean(orient[:, 0]),
+        "orientation_products_markets": _mean(orient[:, 1]),
+        "orientation_club": _mean(orient[:, 2]),
         "mean_cooperativeness": _mean(F.coop[rows]),
     }
     return out

@@ -25,16 +25,18 @@ Public policies act through :attr:`ClusterModel.policy` at documented points (``
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
 import mesa
 import numpy as np
+import pandas as pd
 from mesa.datacollection import DataCollector
 
 from clustersim.agents import Cluster, Firm
 from clustersim.config import Scenario
 from clustersim.indicators import INDICATORS, compute_indicators
-from clustersim.network import PairStore, isin_sorted, row_mean, segment_sum
+from clustersim.network import PairStore, isin_sorted, row_mean, segment_sum, stable_argsort, unique_ints
 from clustersim.orientations import (
     ActionContext,
     club_action,
@@ -74,10 +76,10 @@ def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, dr
 
     Returns (element index, partner index) arrays.
     """
-    order = np.argsort(group, kind="stable")
+    order = stable_argsort(group, n_groups)
     g_sorted = group[order]
     counts = np.bincount(group, minlength=n_groups)
-    starts = np.cumsum(counts) - counts
+    starts = counts.cumsum() - counts
     n = len(order)
     start = starts[g_sorted]
     cnt = counts[g_sorted]
@@ -87,8 +89,29 @@ def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, dr
     # meeting the same partner twice in a quarter is one meeting: keep the first draw of each partner
     for k in range(1, draws):
         keep[:, k] &= ~(pick[:, :k] == pick[:, k:k + 1]).any(axis=1)
-    me = np.repeat(np.arange(n), draws).reshape(n, draws)
-    return order[me[keep]], order[pick[keep]]
+    # the row numbers of the kept draws, in row-major order, are the drawing elements
+    me = keep.nonzero()[0]
+    return order[me], order[pick[keep]]
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q)`` (default "linear" method) of a 1-D float array without NaN, for a scalar
+    ``q`` in [0, 1], computed as numpy does (same order statistics, same interpolation arithmetic), without the
+    overhead of its general machinery (tens of µs, more than the sort itself on the arrays of a step). Only the
+    sign of a zero may differ (when the values hold both +0 and −0), which no comparison sees."""
+    s = np.sort(values)
+    n = len(s)
+    virtual = (n - 1) * q
+    if virtual >= n - 1:  # numpy takes the last value, with weight virtual − (−1)
+        lo = hi = -1
+        gamma = virtual + 1
+    else:
+        lo = math.floor(virtual)
+        hi = lo + 1
+        gamma = virtual - lo
+    a, b = s[lo], s[hi]
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
 class IndicatorCollector(DataCollector):
@@ -261,7 +284,7 @@ class ClusterModel(mesa.Model):
     def alive_rows(self) -> np.ndarray:
         """Rows of living firms (read-only; recomputed only after entries and exits)."""
         if self._alive_rows is None:
-            self._alive_rows = np.flatnonzero(self.firms.alive[: self.firms.n])
+            self._alive_rows = self.firms.alive[: self.firms.n].nonzero()[0]  # = np.flatnonzero
             self._alive_rows.flags.writeable = False
         return self._alive_rows
 
@@ -269,7 +292,7 @@ class ClusterModel(mesa.Model):
     def live_clusters(self) -> np.ndarray:
         """Rows of active clusters (read-only; recomputed only after foundings and dissolutions)."""
         if self._live_clusters is None:
-            self._live_clusters = np.flatnonzero(self.clusters.alive[: self.clusters.n])
+            self._live_clusters = self.clusters.alive[: self.clusters.n].nonzero()[0]  # = np.flatnonzero
             self._live_clusters.flags.writeable = False
         return self._live_clusters
 
@@ -294,10 +317,12 @@ class ClusterModel(mesa.Model):
             parts_b += [dst, src]
         a = np.concatenate(parts_a)
         b = np.concatenate(parts_b)
-        order = np.argsort(a, kind="stable")
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=self.firms.n))])
-        self._adj = (self.now, (indptr, b[order]))
-        return indptr, b[order]
+        order = stable_argsort(a, self.firms.n)
+        indptr = np.zeros(self.firms.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=self.firms.n), out=indptr[1:])
+        nbr = b[order]
+        self._adj = (self.now, (indptr, nbr))
+        return indptr, nbr
 
     def capability_value(self, rows: np.ndarray) -> np.ndarray:
         """Money value (k€ over the valuation horizon) of one unit of capability index for each firm."""
@@ -317,14 +342,16 @@ class ClusterModel(mesa.Model):
         Returns an (n, 3) array, each column scaled by the orientation's intensity.
         """
         F = self.firms
-        dist = row_mean(np.abs(F.cap[rows] - vision))
-        mo = (F.need[rows] == domain0).astype(np.float64)
+        gap = vision - F.cap[rows]  # v − c; |c − v| is its magnitude (IEEE subtraction is antisymmetric)
+        dist = row_mean(np.abs(gap))
         o = self.p.orientations
-        pm = np.minimum(1.0, dist / o.products_markets.complementarity_distance)
-        ahead = row_mean(np.maximum(0.0, vision - F.cap[rows]))
-        learnable = np.divide(ahead, dist, out=np.zeros_like(dist), where=dist > 0)
-        cl = cognitive_learning_factor(dist, o.club.optimal_distance) * learnable
-        return orient * np.stack([mo, pm, cl], axis=1)
+        ahead = row_mean(np.maximum(0.0, gap))
+        learnable = np.divide(ahead, dist, out=np.zeros(len(dist)), where=dist > 0)
+        scores = np.empty((len(dist), 3))  # the columns Moyens, Produits/Marchés, Club (as np.stack would)
+        scores[:, 0] = F.need[rows] == domain0
+        np.minimum(1.0, dist / o.products_markets.complementarity_distance, out=scores[:, 1])
+        scores[:, 2] = cognitive_learning_factor(dist, o.club.optimal_distance) * learnable
+        return orient * scores
 
     def expected_benefit(self, rows: np.ndarray, clusters: np.ndarray, noise: bool = True) -> np.ndarray:
         """Firms' estimates of the net benefit (k€/quarter) of joining clusters (see :meth:`_expected`)."""
@@ -342,7 +369,8 @@ class ClusterModel(mesa.Model):
         """
         C = self.clusters
         p = self.p.clusters
-        fit = self.interest(rows, C.orient[clusters], C.domain[clusters, 0], C.vision[clusters]).max(axis=1)
+        orient = C.orient[clusters]
+        fit = np.maximum.reduce(self.interest(rows, orient, C.domain[clusters, 0], C.vision[clusters]), axis=1)
         age = self.now - C.born[clusters]
         ev = np.minimum(1.0, age / max(1, p.emergence_age))
         gross = fit * ((1 - ev) * p.prospect_value + ev * C.reputation[clusters])
@@ -351,8 +379,8 @@ class ClusterModel(mesa.Model):
             gross = gross * (1 + sd * self.rng.standard_normal(len(rows)))
         o = self.p.orientations
         contributions = self.contribution_factor * (
-            C.orient[clusters, 1] * o.products_markets.contribution * (1 - C.cofund_rate[clusters])
-            + C.orient[clusters, 2] * o.club.contribution)
+            orient[:, 1] * o.products_markets.contribution * (1 - C.cofund_rate[clusters])
+            + orient[:, 2] * o.club.contribution)
         return fit, gross - p.membership_fee - contributions
 
     # ------------------------------------------------------------------ the step
@@ -408,46 +436,49 @@ class ClusterModel(mesa.Model):
             sourcing = np.minimum(1.0, self.p.links.sourcing_per_link * share_total)
             budget = m.input_share * F.export_revenue[: F.n] * sourcing  # per customer
             attract = inten * F.prod[sup]
-            norm = np.bincount(cus, weights=attract, minlength=F.n)
-            flow = budget[cus] * attract / np.where(norm[cus] > 0, norm[cus], 1.0)
+            norm = np.bincount(cus, weights=attract, minlength=F.n)[cus]
+            budget_cus = budget[cus]
+            flow = budget_cus * attract / np.where(norm > 0, norm, 1.0)
             local = np.bincount(sup, weights=flow, minlength=F.n)
             # links grow with use (share of the customer's local purchases carried)
-            used = flow / np.where(budget[cus] > 0, budget[cus], 1.0)
+            used = flow / np.where(budget_cus > 0, budget_cus, 1.0)
             self.vertical.value = inten + self.p.links.use_gain * used * (1 - inten)
             member = F.n_memberships[: F.n] > 0
-            purchases_by_member = float(flow[member[cus] & ~member[sup]].sum())
-            self.step_stats["local_purchases"] = float(flow.sum())
+            purchases_by_member = float(np.add.reduce(flow[member[cus] & ~member[sup]]))
+            self.step_stats["local_purchases"] = float(np.add.reduce(flow))
         else:
             self.step_stats["local_purchases"] = 0.0
         self.step_stats["member_purchases_from_nonmembers"] = purchases_by_member
         F.local_sales[: F.n] = np.where(F.alive[: F.n], local, 0.0)
-        F.revenue[rows] = export + F.local_sales[rows]
-        F.inputs[rows] = m.input_share * F.revenue[rows]
+        revenue = export + local[rows]  # living rows: their local sales
+        F.revenue[rows] = revenue
+        inputs = m.input_share * revenue
+        F.inputs[rows] = inputs
         # value added before collective actions: revenue less bought inputs and the services bought to meet
         # common needs alone (collective actions then add joint products and Moyens savings)
-        F.value_added[rows] = (F.revenue[rows] - F.inputs[rows]
-                               - self.p.orientations.moyens.need_cost_per_employee * F.size[rows])
+        F.value_added[rows] = (revenue - inputs - self.p.orientations.moyens.need_cost_per_employee * F.size[rows])
 
     # 3-5. collective actions and accounts
     def _collective_actions(self) -> None:
         F, C, mem, p = self.firms, self.clusters, self.memberships, self.p
         rows = self.alive_rows
-        base_cost = (p.market.wage * F.size[rows] + p.market.fixed_cost
-                     + p.orientations.moyens.need_cost_per_employee * F.size[rows])
-        benefit_cash = np.zeros(F.n)
-        costs = np.zeros(F.n)
-        pm_revenue = np.zeros(F.n)
-        pm_cost = np.zeros(F.n)
-        moyens_net = np.zeros(F.n)
-        fees = np.zeros(F.n)
-        club_gain = np.zeros((F.n, self.K))
         nc = C.n
         stats = self.step_stats
+        led = self.ledger
         stats.update(moyens_gain=0.0, pm_gain=0.0, club_gain=0.0, actions_attempted=0.0, actions_success=0.0,
                      cooperation_rate=0.0, coordination_spending=0.0)
+        # firms' columns at the living rows, read once (each fancy index is a copy)
+        size_r = F.size[rows]
+        revenue_r = F.revenue[rows]
+        inputs_r = F.inputs[rows]
+        wages_r = p.market.wage * size_r
+        labour_r = wages_r + p.market.fixed_cost  # wages and fixed cost: the scale of employment decisions
+        need_r = p.orientations.moyens.need_cost_per_employee * size_r
+        base_cost = labour_r + need_r
         if len(mem):
             f, c = mem.firm, mem.cluster
             size_c = np.bincount(c, minlength=nc).astype(np.float64)
+            per_member = np.maximum(size_c, 1)  # divisor of per-member means (empty slots: 1)
             # coordination: fees into the fund, facilitation paid from it
             fee = p.clusters.membership_fee
             fees = np.bincount(f, minlength=F.n) * fee
@@ -455,21 +486,24 @@ class ClusterModel(mesa.Model):
             need = p.clusters.coordination_cost * size_c
             spend = np.minimum(np.maximum(C.fund[:nc], 0.0), need * C.coordination_ceiling[:nc])
             C.fund[:nc] -= spend
-            C.coordination[:nc] = np.divide(spend, need, out=np.ones(nc), where=need > 0)
+            coordination = np.divide(spend, need, out=np.ones(nc), where=need > 0)
+            C.coordination[:nc] = coordination
             reach = p.clusters.coordination_half_size * np.maximum(C.facilitator_quality[:nc], 1e-9)
-            eff = np.minimum(1.0, C.coordination[:nc] / (1 + size_c / reach))
-            self.ledger["coordination_spending"] += float(spend.sum())
-            stats["coordination_spending"] = float(spend.sum())
+            eff = np.minimum(1.0, coordination / (1 + size_c / reach))
+            spent = float(np.add.reduce(spend))
+            led["coordination_spending"] += spent
+            stats["coordination_spending"] = spent
             # willingness to contribute: own cooperativeness, trust in co-members, alignment with vision
             align = self._alignment(f, c)
             will = (F.coop[f] + p.trust.cooperation_weight * (mem.trust - p.trust.initial)
                     + p.clusters.alignment_weight * (align - p.clusters.neutral_alignment))
-            coop = self.rng.random(len(f)) < np.clip(will, 0.0, 1.0)
-            stats["cooperation_rate"] = float(coop.mean())
+            coop = self.rng.random(len(f)) < will.clip(0.0, 1.0)
+            stats["cooperation_rate"] = np.count_nonzero(coop) / len(coop)  # = coop.mean()
             # meetings: each member works with a few co-members; trust before the meeting conditions learning
             li, lj = _segment_pick(self.rng, c, nc, p.trust.partners_observed)
-            tslots, _ = self.trust.slots(f[li], f[lj], p.trust.initial, self.now)
-            t_before = self.trust.value[tslots].copy()
+            f_li, f_lj = f[li], f[lj]
+            tslots, _ = self.trust.slots(f_li, f_lj, p.trust.initial, self.now)
+            t_before = self.trust.value[tslots]  # a copy (fancy index); the actions below do not change trust
             ctx = ActionContext(f=f, c=c, coop=coop, n_clusters=nc, orient=C.orient[:nc], domain=C.domain[:nc],
                                 effectiveness=eff, size=F.size, need=F.need, cap=F.cap, thresholds=self.thresholds,
                                 rng=self.rng, contribution_factor=self.contribution_factor,
@@ -481,16 +515,18 @@ class ClusterModel(mesa.Model):
             cl = club_action(ctx, o.club, (li, lj, t_before), cv)
             # trust: up after a partner cooperated, down (faster) after it free-rode
             tp = p.trust
-            tv = self.trust.value[tslots]
+            tv = t_before
             loss = tp.loss_rate * self.trust_loss_factor
-            self.trust.value[tslots] = np.where(coop[lj], tv + tp.gain_rate * (1 - tv), tv - loss * tv)
+            coop_lj = coop[lj]
+            self.trust.value[tslots] = np.where(coop_lj, tv + tp.gain_rate * (1 - tv), tv - loss * tv)
             seen = np.bincount(li, minlength=len(f))
+            # re-read: a pair met in two clusters appears twice in tslots and keeps the last value written
             tsum = np.bincount(li, weights=self.trust.value[tslots], minlength=len(f))
             tw = p.trust.update_weight
             mem.trust = np.where(seen > 0, (1 - tw) * mem.trust + tw * tsum / np.maximum(seen, 1), mem.trust)
             # horizontal (peer, non-market) links grow with joint work: pairs where both contributed
-            joint = coop[li] & coop[lj]
-            hs, created = self.horizontal.slots(f[li[joint]], f[lj[joint]], p.links.initial_intensity, self.now)
+            joint = coop[li] & coop_lj
+            hs, created = self.horizontal.slots(f_li[joint], f_lj[joint], p.links.initial_intensity, self.now)
             hv = self.horizontal.value[hs]
             self.horizontal.value[hs] = np.where(created, hv, hv + p.links.use_gain * (1 - hv))
             # knowledge leaks to same-sector co-members who did not take part (non-excludable knowledge)
@@ -500,19 +536,22 @@ class ClusterModel(mesa.Model):
             gain = gain + leak_gain
             club_gain = segment_sum(f, gain, F.n)
             # per-membership realised net benefit and cash flows
-            benefit = mo.benefit + pm.benefit + cl.benefit + row_mean(leak_gain) * cv[f]
-            cost = mo.cost + pm.cost + cl.cost
-            public = self._cofunding(c, nc, mo.cost + pm.cost)
+            cash_b = mo.benefit + pm.benefit
+            benefit = cash_b + cl.benefit + row_mean(leak_gain) * cv[f]
+            eligible = mo.cost + pm.cost
+            cost = eligible + cl.cost
+            public = self._cofunding(c, nc, eligible)
             cost = cost - public
             net = benefit - cost - fee - leak_cost
             lw = p.learning.memory_weight
             mem.memory = (1 - lw) * mem.memory + lw * net
-            cash_b = mo.benefit + pm.benefit
-            benefit_cash = np.bincount(f, weights=cash_b, minlength=F.n)
-            pm_revenue = np.bincount(f, weights=pm.benefit, minlength=F.n)
-            pm_cost = np.bincount(f, weights=pm.cost, minlength=F.n)
-            moyens_net = np.bincount(f, weights=mo.benefit - mo.cost, minlength=F.n)
-            costs = np.bincount(f, weights=cost, minlength=F.n)
+            mo_net = mo.benefit - mo.cost
+            fee_r = fees[rows]
+            cash_r = np.bincount(f, weights=cash_b, minlength=F.n)[rows]
+            pm_revenue_r = np.bincount(f, weights=pm.benefit, minlength=F.n)[rows]
+            pm_cost_r = np.bincount(f, weights=pm.cost, minlength=F.n)[rows]
+            moyens_net_r = np.bincount(f, weights=mo_net, minlength=F.n)[rows]
+            costs_r = np.bincount(f, weights=cost, minlength=F.n)[rows]
             F.cluster_net[: F.n] = np.bincount(f, weights=net, minlength=F.n)
             # new activities from joint products
             na = pm.extra["new_activity_firms"]
@@ -521,51 +560,54 @@ class ClusterModel(mesa.Model):
                 weakest = np.argmin(F.cap[na], axis=1)
                 F.cap[na, weakest] += p.orientations.products_markets.new_activity_gain * (1 - F.cap[na, weakest])
             # reputation (public signal of results) and cooperativeness learning
-            gross = np.bincount(c, weights=benefit, minlength=nc) / np.maximum(size_c, 1)
+            gross = np.bincount(c, weights=benefit, minlength=nc) / per_member
             rw = p.clusters.reputation_weight
             C.reputation[:nc] = np.where(size_c > 0, (1 - rw) * C.reputation[:nc] + rw * gross, C.reputation[:nc])
             self._learn_cooperativeness(f, c, nc, coop, benefit - cost - leak_cost)
-            # statistics
-            saving = mo.benefit
-            stats["moyens_gain"] = float((mo.benefit - mo.cost).sum())
-            stats["pm_gain"] = float((pm.benefit - pm.cost).sum())
-            stats["club_gain"] = float((cl.benefit - cl.cost).sum())
-            att = mo.attempted.sum() + pm.attempted.sum() + cl.attempted.sum()
-            stats["actions_attempted"] = float(att)
-            stats["actions_success"] = float(mo.success.sum() + pm.success.sum() + cl.success.sum())
-            self.ledger["moyens_saving"] += float(saving.sum())
-            self.ledger["moyens_cost"] += float(mo.cost.sum())
-            self.ledger["pm_revenue"] += float(pm.benefit.sum())
-            self.ledger["pm_cost"] += float(pm.cost.sum())
-            self.ledger["club_cost"] += float(cl.cost.sum())
-            self.ledger["fees"] += float(fees.sum())
-            C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / np.maximum(size_c, 1)
-            C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / np.maximum(size_c, 1)
+            # statistics (np.add.reduce is what ndarray.sum calls, without its Python wrapper)
+            total = np.add.reduce
+            stats["moyens_gain"] = float(total(mo_net))
+            stats["pm_gain"] = float(total(pm.benefit - pm.cost))
+            stats["club_gain"] = float(total(cl.benefit - cl.cost))
+            nz = np.count_nonzero
+            stats["actions_attempted"] = float(nz(mo.attempted) + nz(pm.attempted) + nz(cl.attempted))
+            stats["actions_success"] = float(nz(mo.success) + nz(pm.success) + nz(cl.success))
+            led["moyens_saving"] += float(total(mo.benefit))
+            led["moyens_cost"] += float(total(mo.cost))
+            led["pm_revenue"] += float(total(pm.benefit))
+            led["pm_cost"] += float(total(pm.cost))
+            led["club_cost"] += float(total(cl.cost))
+            led["fees"] += float(total(fees))
+            C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / per_member
+            C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / per_member
         else:
             F.cluster_net[: F.n] = 0.0
+            club_gain = np.zeros((F.n, self.K))
+            cash_r = costs_r = fee_r = pm_revenue_r = moyens_net_r = pm_cost_r = np.zeros(len(rows))
         self._club_gain = club_gain
         # accounts
-        profit = (F.revenue[rows] - F.inputs[rows] - base_cost + benefit_cash[rows] - costs[rows] - fees[rows])
+        profit = (revenue_r - inputs_r - base_cost + cash_r - costs_r - fee_r)
         F.profit[rows] = profit
         # value added: market revenue and joint-product revenue less bought inputs and services (common
         # needs met alone, pooled solutions, joint-product contributions); club time and fees are not bought
-        led = self.ledger
-        led["revenue"] += float(F.revenue[rows].sum())  # market revenue; joint products are led["pm_revenue"]
-        F.revenue[rows] += pm_revenue[rows]
-        F.value_added[rows] += pm_revenue[rows] + moyens_net[rows] - pm_cost[rows]
+        total = np.add.reduce
+        led["revenue"] += float(total(revenue_r))  # market revenue; joint products are led["pm_revenue"]
+        F.revenue[rows] = revenue_r + pm_revenue_r
+        F.value_added[rows] += pm_revenue_r + moyens_net_r - pm_cost_r
         payout = self.p.market.payout_share * np.maximum(profit, 0.0)
-        F.capital[rows] += profit - payout
-        led["inputs"] += float(F.inputs[rows].sum())
-        led["wages"] += float((p.market.wage * F.size[rows]).sum())
+        capital_r = F.capital[rows] + (profit - payout)
+        F.capital[rows] = capital_r
+        led["inputs"] += float(total(inputs_r))
+        led["wages"] += float(total(wages_r))
         led["fixed_costs"] += p.market.fixed_cost * len(rows)
-        led["need_costs"] += float((p.orientations.moyens.need_cost_per_employee * F.size[rows]).sum())
-        led["payout"] += float(payout.sum())
+        led["need_costs"] += float(total(need_r))
+        led["payout"] += float(total(payout))
         # employment follows profitability
         fm = p.firms
-        rel = profit / np.maximum(p.market.wage * F.size[rows] + p.market.fixed_cost, 1e-9)
-        F.size[rows] = np.maximum(1.0, F.size[rows] * (1 + np.clip(fm.employment_adjustment * rel,
-                                                                    -fm.max_growth, fm.max_growth)))
-        F.neg_streak[rows] = np.where(F.capital[rows] < 0, F.neg_streak[rows] + 1, 0)
+        rel = profit / np.maximum(labour_r, 1e-9)
+        F.size[rows] = np.maximum(1.0, size_r * (1 + (fm.employment_adjustment * rel).clip(-fm.max_growth,
+                                                                                           fm.max_growth)))
+        F.neg_streak[rows] = np.where(capital_r < 0, F.neg_streak[rows] + 1, 0)
 
     def _cofunding(self, c: np.ndarray, nc: int, eligible: np.ndarray) -> np.ndarray:
         """Public co-funding of collaborative projects, per membership (k€ this quarter).
@@ -588,7 +630,7 @@ class ClusterModel(mesa.Model):
     def _alignment(self, f: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Alignment of members with their cluster's vision: 1 − mean|c_i − v| / alignment_distance, ≥ 0."""
         d = row_mean(np.abs(self.firms.cap[f] - self.clusters.vision[c]))
-        return np.clip(1.0 - d / self.p.clusters.alignment_distance, 0.0, 1.0)
+        return (1.0 - d / self.p.clusters.alignment_distance).clip(0.0, 1.0)
 
     def _leakage(self, f, c, nc, gain, participant, cv):
         """Knowledge leaking to same-sector co-members that did not take part in the exchanges.
@@ -598,34 +640,38 @@ class ClusterModel(mesa.Model):
         """
         F = self.firms
         rate = self.p.competition.leakage_rate
-        leak_gain = np.zeros_like(gain)
+        leak_gain = np.zeros(gain.shape)
         leak_cost = np.zeros(len(f))
         if rate <= 0 or not participant.any():
             return leak_gain, leak_cost
         key = c * self.S + F.sector[f]
         nk = nc * self.S
-        n_part = np.bincount(key, weights=participant.astype(np.float64), minlength=nk)
-        mean_gain = segment_sum(key[participant], gain[participant], nk)
+        key_part = key[participant]
+        n_part = np.bincount(key_part, minlength=nk)  # participants per (cluster, sector) group
+        mean_gain = segment_sum(key_part, gain[participant], nk)
         mean_gain /= np.maximum(n_part, 1)[:, None]
         receiver = (~participant) & (n_part[key] > 0)
         leak_gain[receiver] = rate * mean_gain[key[receiver]]
-        received_value = np.bincount(key, weights=row_mean(leak_gain) * cv[f], minlength=nk)
-        leak_cost[participant] = received_value[key[participant]] / np.maximum(n_part[key[participant]], 1)
-        self.step_stats["knowledge_leaked"] = float(row_mean(leak_gain).sum())
+        leaked = row_mean(leak_gain)
+        received_value = np.bincount(key, weights=leaked * cv[f], minlength=nk)
+        leak_cost[participant] = received_value[key_part] / np.maximum(n_part[key_part], 1)
+        self.step_stats["knowledge_leaked"] = float(np.add.reduce(leaked))
         return leak_gain, leak_cost
 
     def _learn_cooperativeness(self, f, c, nc, coop, payoff) -> None:
         """Members shift towards the behaviour that paid better in their cluster this quarter."""
+        defect = ~coop
         n_c = np.bincount(c, weights=coop.astype(np.float64), minlength=nc)
-        n_d = np.bincount(c, weights=(~coop).astype(np.float64), minlength=nc)
+        n_d = np.bincount(c, weights=defect.astype(np.float64), minlength=nc)
         u_c = np.bincount(c, weights=payoff * coop, minlength=nc) / np.maximum(n_c, 1)
-        u_d = np.bincount(c, weights=payoff * ~coop, minlength=nc) / np.maximum(n_d, 1)
+        u_d = np.bincount(c, weights=payoff * defect, minlength=nc) / np.maximum(n_d, 1)
         both = (n_c > 0) & (n_d > 0)
         scale = np.abs(u_c) + np.abs(u_d) + self.p.learning.payoff_signal_scale
         delta = np.where(both, self.p.learning.cooperativeness_learning_rate * np.tanh((u_c - u_d) / scale), 0.0)
         F = self.firms
-        F.coop[: F.n] += np.bincount(f, weights=delta[c], minlength=F.n)
-        F.coop[: F.n] = np.clip(F.coop[: F.n], 0.0, 1.0)
+        coop_all = F.coop[: F.n]  # a view: updated in place
+        coop_all += np.bincount(f, weights=delta[c], minlength=F.n)
+        coop_all.clip(0.0, 1.0, out=coop_all)
 
     # 6. knowledge and productivity
     def _knowledge_and_productivity(self) -> None:
@@ -633,8 +679,9 @@ class ClusterModel(mesa.Model):
         rows = self.alive_rows
         gain = self._club_gain
         # spillovers along horizontal links (both directions), also to non-members
-        spill = np.zeros_like(gain)
-        if len(self.horizontal):
+        if not len(self.horizontal):
+            spill = np.zeros(gain.shape)
+        else:
             active = self.rng.random(len(self.horizontal)) < p.links.contact_probability
             key = self.horizontal.key[active]
             a, b = key >> 32, key & 0xFFFFFFFF
@@ -643,23 +690,27 @@ class ClusterModel(mesa.Model):
             spill = (segment_sum(a, rate * np.maximum(0.0, diff), F.n)
                      + segment_sum(b, rate * np.maximum(0.0, -diff), F.n))
         nonmember = F.n_memberships[: F.n] == 0
-        self.step_stats["spillover_nonmembers"] = float(row_mean(spill[: F.n][nonmember]).sum())
-        old_idx = F.capidx[rows].copy()
+        self.step_stats["spillover_nonmembers"] = float(np.add.reduce(row_mean(spill[: F.n][nonmember])))
+        old_idx = F.capidx[rows]  # a copy (fancy index)
         cap = F.cap[rows] * (1 - p.learning.capability_obsolescence) + gain[rows] + spill[rows]
-        F.cap[rows] = np.clip(cap, 0.0, 1.0)
-        F.capidx[rows] = row_mean(F.cap[rows])
+        cap.clip(0.0, 1.0, out=cap)
+        F.cap[rows] = cap
+        new_idx = row_mean(cap)
+        F.capidx[rows] = new_idx
         # efficiency pressure: external (gap to the frontier) and internal rivalry
         rivalry, penalty = self._rivalry(rows)
         F.rivalry[rows] = rivalry
-        gap = np.log(self.frontier / F.prod[rows])
+        prod = F.prod[rows]
+        gap = np.log(self.frontier / prod)
         external = 1.0 / (1.0 + np.exp(-gap / p.learning.frontier_gap_scale))
         ew = p.learning.external_pressure_weight
         pressure = ew * external + (1 - ew) * rivalry
         growth = (p.learning.process_innovation_rate * pressure
-                  + p.learning.capability_elasticity * (F.capidx[rows] - old_idx)
+                  + p.learning.capability_elasticity * (new_idx - old_idx)
                   + p.learning.productivity_noise * self.rng.standard_normal(len(rows)))
-        F.prod[rows] *= np.exp(growth)
-        self.step_stats["conglomerate_penalty"] = float(penalty.mean()) if len(penalty) else 0.0
+        F.prod[rows] = prod * np.exp(growth)
+        # penalty.mean(): the same sum and division, without numpy's wrapper
+        self.step_stats["conglomerate_penalty"] = float(np.add.reduce(penalty) / len(penalty)) if len(penalty) else 0.0
 
     def _rivalry(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Internal rivalry of each firm: ``n_eff / (n_eff + rivalry_half)``.
@@ -674,12 +725,10 @@ class ClusterModel(mesa.Model):
         F, _C, mem = self.firms, self.clusters, self.memberships
         comp = self.p.competition
         half = comp.rivalry_half
-        n_sector = np.bincount(F.sector[rows], minlength=self.S)
-        others = (n_sector[F.sector[rows]] - 1).astype(np.float64)
-        co = np.zeros(F.n)
-        if len(mem):
-            co = self._distinct_same_sector_comembers()
-        co_rows = co[rows]
+        sector = F.sector[rows]
+        n_sector = np.bincount(sector, minlength=self.S)
+        others = (n_sector[sector] - 1).astype(np.float64)
+        co_rows = self._distinct_same_sector_comembers()[rows] if len(mem) else np.zeros(len(rows))
         outside = comp.regional_rivalry_weight * (others - co_rows)
         free = outside + co_rows
         eff = outside + (1 - comp.market_coordination) * co_rows
@@ -697,15 +746,17 @@ class ClusterModel(mesa.Model):
         if not multi.any():
             return co
         # firms in several clusters: list their (firm, co-member) pairs and count the distinct ones
-        order = np.argsort(key, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(group_size)[:-1]])
-        rows = np.flatnonzero(multi)
-        size = group_size[key[rows]]
-        first = np.repeat(starts[key[rows]] - (np.cumsum(size) - size), size)
-        partner = mem.firm[order[first + np.arange(size.sum())]]
-        me = np.repeat(mem.firm[rows], size)
-        pairs = np.unique(me[partner != me] * (1 << 32) + partner[partner != me])
-        firms_multi = np.unique(mem.firm[rows])
+        order = stable_argsort(key, len(group_size))
+        starts = group_size.cumsum() - group_size
+        rows = multi.nonzero()[0]
+        key_rows = key[rows]
+        size = group_size[key_rows]
+        first = (starts[key_rows] - (size.cumsum() - size)).repeat(size)
+        partner = mem.firm[order[first + np.arange(len(first))]]
+        me = mem.firm[rows].repeat(size)
+        other = partner != me
+        pairs = unique_ints(me[other] * (1 << 32) + partner[other])
+        firms_multi = mem.firm[rows]  # with repeats: each assignment below writes the same value
         co[firms_multi] = np.bincount(pairs >> 32, minlength=F.n)[firms_multi]
         return co
 
@@ -716,18 +767,21 @@ class ClusterModel(mesa.Model):
             return
         f, c = mem.firm[mask], mem.cluster[mask]
         F.n_memberships[: F.n] -= np.bincount(f, minlength=F.n)
-        C.size[: C.n] -= np.bincount(c, minlength=C.n)
-        C.leaves[: C.n] += np.bincount(c, minlength=C.n)
-        self.counters[f"leave_{reason}"] += int(mask.sum())
+        per_cluster = np.bincount(c, minlength=C.n)
+        C.size[: C.n] -= per_cluster
+        C.leaves[: C.n] += per_cluster
+        self.counters[f"leave_{reason}"] += len(f)
         mem.keep(~mask)
 
     def _add_memberships(self, f: np.ndarray, c: np.ndarray, memory: np.ndarray, locked_until: int = -1) -> None:
         F, C = self.firms, self.clusters
         self.memberships.add(f, c, self.now, memory, self.p.trust.initial, locked_until)
         F.n_memberships[: F.n] += np.bincount(f, minlength=F.n)
-        C.size[: C.n] += np.bincount(c, minlength=C.n)
-        C.joins[: C.n] += np.bincount(c, minlength=C.n)
-        C.peak_size[: C.n] = np.maximum(C.peak_size[: C.n], C.size[: C.n])
+        per_cluster = np.bincount(c, minlength=C.n)
+        size = C.size[: C.n]  # a view: updated in place
+        size += per_cluster
+        C.joins[: C.n] += per_cluster
+        np.maximum(C.peak_size[: C.n], size, out=C.peak_size[: C.n])
 
     def _leave(self) -> None:
         mem, p = self.memberships, self.p.clusters
@@ -736,7 +790,7 @@ class ClusterModel(mesa.Model):
             return
         tenure = self.now - mem.joined
         leave = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold) & (mem.locked_until < self.now)
-        self.step_stats["leaves"] = float(leave.sum())
+        self.step_stats["leaves"] = float(np.count_nonzero(leave))
         self._left_now = np.sort(mem.firm[leave] * (1 << 32) + mem.cluster[leave])
         self._remove_memberships(leave, "negative_benefit")
 
@@ -748,57 +802,63 @@ class ClusterModel(mesa.Model):
         self.step_stats["joins"] = 0.0
         if not len(live) or not len(free):
             return
-        cand_f, cand_c = [], []
+        cand_f, cand_c = [], []  # candidate (firm, cluster) pairs, as arrays
         # hearing from link partners about their clusters
         mem = self.memberships
         asks = free[self.rng.random(len(free)) < p.review_probability]
         if len(asks) and len(mem):
             indptr, nbr = self._adjacency()
             deg = indptr[asks + 1] - indptr[asks]
-            asks = asks[deg > 0]
+            linked = deg > 0
+            asks = asks[linked]
             if len(asks):
-                deg = deg[deg > 0]
-                partner = nbr[indptr[asks] + np.floor(self.rng.random(len(asks)) * deg).astype(np.int64)]
-                order = np.argsort(mem.firm, kind="stable")
+                deg = deg[linked]
+                # the draws are >= 0: truncation is np.floor
+                partner = nbr[indptr[asks] + (self.rng.random(len(asks)) * deg).astype(np.int64)]
+                order = stable_argsort(mem.firm, F.n)
                 mf = mem.firm[order]
-                lo = np.searchsorted(mf, partner, "left")
-                hi = np.searchsorted(mf, partner, "right")
+                lo = mf.searchsorted(partner, "left")
+                hi = mf.searchsorted(partner, "right")
                 counts = hi - lo  # the partner's memberships
-                first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-                k = first + np.arange(counts.sum())
-                cand_f.extend(np.repeat(asks, counts).tolist())
-                cand_c.extend(mem.cluster[order[k]].tolist())
+                first = (lo - (counts.cumsum() - counts)).repeat(counts)
+                k = first + np.arange(len(first))
+                cand_f.append(asks.repeat(counts))
+                cand_c.append(mem.cluster[order[k]])
         # awareness of a random cluster
         aware = free[self.rng.random(len(free)) < p.awareness_probability * self._awareness(free)]
         if len(aware):
-            cand_f.extend(aware.tolist())
-            cand_c.extend(live[self.rng.integers(0, len(live), len(aware))].tolist())
+            cand_f.append(aware)
+            cand_c.append(live[self.rng.integers(0, len(live), len(aware))])
         if not cand_f:
             return
-        cf, cc = np.array(cand_f, dtype=np.int64), np.array(cand_c, dtype=np.int64)
-        ok = ~mem.contains(cf, cc) & ~isin_sorted(cf * (1 << 32) + cc, self._left_now)  # no rejoining at once
+        cf, cc = np.concatenate(cand_f), np.concatenate(cand_c)
+        # not a member already, and no rejoining at once: one search among current and just-ended memberships
+        known = np.sort(np.concatenate([mem.firm * (1 << 32) + mem.cluster, self._left_now]))
+        ok = ~isin_sorted(cf * (1 << 32) + cc, known)
         cf, cc = cf[ok], cc[ok]
         if not len(cf):
             return
         fit, expected = self._expected(cf, cc, noise=True)
         want = (expected > p.join_threshold) & (fit >= p.attraction_threshold)
         cf, cc, expected = cf[want], cc[want], expected[want]
-        # one join per firm per quarter, capacity respected, in random order
+        # one join per firm per quarter, capacity respected, in random order (a loop over Python lists: it
+        # is sequential, and a numpy scalar read per iteration would cost more than the decisions)
         order = self.rng.permutation(len(cf))
         taken: set[int] = set()
-        room = (p.max_size - C.size).astype(np.int64)
+        room = (p.max_size - C.size[: C.n]).tolist()
+        firms, clusters, values = cf.tolist(), cc.tolist(), expected.tolist()
         jf, jc, je = [], [], []
         for k in order.tolist():
-            a, b = int(cf[k]), int(cc[k])
+            a, b = firms[k], clusters[k]
             if a in taken or room[b] <= 0:
                 continue
             taken.add(a)
             room[b] -= 1
             jf.append(a)
             jc.append(b)
-            je.append(expected[k])
+            je.append(values[k])
         if jf:
-            self._add_memberships(np.array(jf), np.array(jc), np.array(je))
+            self._add_memberships(np.array(jf, dtype=np.int64), np.array(jc, dtype=np.int64), np.array(je))
             self.counters["joins"] += len(jf)
             self.step_stats["joins"] = float(len(jf))
 
@@ -836,8 +896,15 @@ class ClusterModel(mesa.Model):
         """Founding purposes (0 Moyens, 1 Produits/Marchés, 2 Club) of ``k`` proposals, by the schema weights."""
         p = self.p.clusters
         weights = np.array([p.purpose_weight_moyens, p.purpose_weight_products_markets, p.purpose_weight_club])
-        return (self.rng.choice(3, size=k, p=weights / weights.sum()) if weights.sum() > 0
-                else self.rng.integers(0, 3, size=k))
+        total = weights.sum()
+        if not total > 0:
+            return self.rng.integers(0, 3, size=k)
+        # = self.rng.choice(3, size=k, p=weights / total) (the schema keeps weights >= 0), written out as numpy's
+        # Generator.choice computes it (normalised cumulative weights, one uniform draw per proposal), without
+        # choice's argument checks, which cost more than the draw itself
+        cdf = (weights / total).cumsum()
+        cdf /= cdf[-1]
+        return cdf.searchsorted(self.rng.random(k), side="right")
 
     def assemble(self, i: int, purpose: int, used: set[int], min_size: int, max_size: int
                  ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -866,9 +933,10 @@ class ClusterModel(mesa.Model):
                 fit = self.interest(free, np.ones(3), np.full(len(free), F.need[i]), F.cap[i])[:, purpose]
                 pool.append(free[np.argsort(-fit, kind="stable")[: self.matchmaking_extra]])
             noise *= self.matchmaking_noise
-        cand = np.unique(np.concatenate(pool))
+        cand = unique_ints(np.concatenate(pool))
         cand = cand[(cand != i) & (F.n_memberships[cand] < maxm) & F.alive[cand]]
-        cand = np.array([j for j in cand.tolist() if j not in used], dtype=np.int64)
+        if used:
+            cand = np.array([j for j in cand.tolist() if j not in used], dtype=np.int64)
         if len(cand) < min_size - 1:
             return None
         return self.consider(i, purpose, cand, noise, min_size, max_size)
@@ -888,7 +956,7 @@ class ClusterModel(mesa.Model):
         founders = cand[accept]
         if len(founders) + 1 < min_size:
             return None
-        order = np.argsort(-best[accept], kind="stable")[: max_size - 1]
+        order = (-best[accept]).argsort(kind="stable")[: max_size - 1]
         return founders[order], scores[accept][order]
 
     def _create_cluster(self, initiator: int, founders: np.ndarray, scores: np.ndarray, purpose: int,
@@ -900,9 +968,16 @@ class ClusterModel(mesa.Model):
         directive counterfactual, where members are assigned and may not leave before that quarter."""
         F, C = self.firms, self.clusters
         row = int(C.add_rows(1)[0])
-        mix = scores.mean(axis=0)
+        mix = np.add.reduce(scores, axis=0) / len(scores)  # = scores.mean(axis=0), without numpy's wrapper
         mix[purpose] = 1.0
         members = np.concatenate([[initiator], founders]).astype(np.int64)
+        # the founders' mean and spread (standard deviation) of each capability, computed as numpy's
+        # mean(axis=0) and std(axis=0) do (sum, division by the count, mean squared deviation, square root)
+        n = len(members)
+        cap = F.cap[members]
+        cap_mean = np.add.reduce(cap, axis=0) / n
+        dev = cap - cap_mean
+        spread = np.sqrt(np.add.reduce(dev * dev, axis=0) / n)
         C.alive[row] = True
         self._live_clusters = None
         C.born[row] = self.now
@@ -910,9 +985,10 @@ class ClusterModel(mesa.Model):
         C.orient[row] = mix
         C.domain[row] = [F.need[initiator],
                          int(self.rng.integers(0, self.p.orientations.products_markets.n_domains)),
-                         int(np.argmax(F.cap[members].std(axis=0)))]
-        C.vision[row] = F.cap[members].mean(axis=0)
-        C.alignment[row] = float(self._alignment(members, np.full(len(members), row)).mean())
+                         int(spread.argmax())]
+        C.vision[row] = cap_mean
+        align = self._alignment(members, np.full(n, row))
+        C.alignment[row] = float(np.add.reduce(align) / n)  # = align.mean()
         C.trust[row] = self.p.trust.initial
         C.facilitator_quality[row] = 1.0
         C.coordination[row] = 1.0
@@ -924,9 +1000,9 @@ class ClusterModel(mesa.Model):
         C.last_training[row] = -1
         C.funding_weight[row] = 1.0
         C.score[row] = np.nan
-        C.n_sectors[row] = len(np.unique(F.sector[members]))
+        C.n_sectors[row] = len(set(F.sector[members].tolist()))
         self.cluster_agents[row] = Cluster(self, row)
-        self._add_memberships(members, np.full(len(members), row), np.zeros(len(members)), locked_until)
+        self._add_memberships(members, np.full(n, row), np.zeros(n), locked_until)
         C.joins[row] = 0
         self.counters["clusters_formed"] += 1
         return row
@@ -940,32 +1016,35 @@ class ClusterModel(mesa.Model):
         nc = C.n
         if len(mem):
             f, c = mem.firm, mem.cluster
-            cnt = np.maximum(np.bincount(c, minlength=nc), 1)[:, None]
-            mean_cap = segment_sum(c, F.cap[f], nc) / cnt
-            has = np.bincount(c, minlength=nc) > 0
+            members = np.bincount(c, minlength=nc)
+            per_member = np.maximum(members, 1)  # divisor of per-member means (empty slots: 1)
+            mean_cap = segment_sum(c, F.cap[f], nc) / per_member[:, None]
+            has = members > 0
             d = self.p.clusters.vision_drift
             C.vision[:nc][has] = (1 - d) * C.vision[:nc][has] + d * mean_cap[has]
-            sec = np.unique(c * self.S + F.sector[f]) // self.S
-            C.n_sectors[:nc] = np.bincount(sec, minlength=nc)
+            # distinct sectors of each cluster: its (cluster, sector) groups that have members
+            groups = np.bincount(c * self.S + F.sector[f], minlength=nc * self.S).reshape(nc, self.S)
+            C.n_sectors[:nc] = np.add.reduce(groups > 0, axis=1)
         size = C.size[live].astype(np.float64)
         prev = np.zeros(nc)
         prev[: len(self._prev_sizes)] = self._prev_sizes[:nc]
         change = (size - prev[live]) / np.maximum(size, 1.0)
         tw = p.trend_weight
-        C.trend[live] = (1 - tw) * C.trend[live] + tw * change
+        trend = (1 - tw) * C.trend[live] + tw * change
+        C.trend[live] = trend
         age = self.now - C.born[live]
         stage = np.where(age < p.emergence_age, STAGE_EMERGENCE,
-                         np.where(C.trend[live] > p.growth_threshold, STAGE_GROWTH,
-                                  np.where(C.trend[live] < -p.growth_threshold, STAGE_DECLINE, STAGE_MATURITY)))
+                         np.where(trend > p.growth_threshold, STAGE_GROWTH,
+                                  np.where(trend < -p.growth_threshold, STAGE_DECLINE, STAGE_MATURITY)))
         # members who, on average, remember a net loss: the cluster declines whatever its size trend
         if len(mem):
-            net = np.bincount(mem.cluster, weights=mem.memory, minlength=nc) / np.maximum(
-                np.bincount(mem.cluster, minlength=nc), 1)
+            net = np.bincount(mem.cluster, weights=mem.memory, minlength=nc) / per_member
             stage = np.where((age >= p.emergence_age) & (net[live] < 0), STAGE_DECLINE, stage)
         C.stage[live] = stage
         low = size < p.min_size
-        C.low_streak[live] = np.where(low, C.low_streak[live] + 1, 0)
-        dissolve = live[(C.low_streak[live] >= p.dissolve_patience) | (size < 2)]
+        low_streak = np.where(low, C.low_streak[live] + 1, 0)
+        C.low_streak[live] = low_streak
+        dissolve = live[(low_streak >= p.dissolve_patience) | (size < 2)]
         for row in dissolve.tolist():
             self._dissolve(row)
         self._prev_sizes = C.size[: C.n].astype(np.float64)
@@ -998,7 +1077,7 @@ class ClusterModel(mesa.Model):
             F.alive[exiting] = False
             self._alive_rows = None
             F.died[exiting] = self.now
-            self.ledger["exit_capital"] += float(F.capital[exiting].sum())
+            self.ledger["exit_capital"] += float(np.add.reduce(F.capital[exiting]))
             self.counters["exits"] += len(exiting)
             for r in exiting.tolist():
                 self.firm_agents.pop(r).remove()
@@ -1011,11 +1090,11 @@ class ClusterModel(mesa.Model):
         n_start = int(self.rng.poisson(d.startup_rate * len(rows)))
         if n_start:
             perf = F.profit[rows] / F.size[rows]
-            top = rows[perf >= np.quantile(perf, d.imitation_quantile)]
+            top = rows[perf >= _quantile(perf, d.imitation_quantile)]
             parent = top[self.rng.integers(0, len(top), n_start)]
             noise = d.startup_capability_noise * self.rng.standard_normal((n_start, self.K))
-            cap = np.clip(F.cap[parent] * (1 + noise), 0, 1)
-            coop = np.clip(fm.cooperativeness_mean + fm.cooperativeness_sd * self.rng.standard_normal(n_start), 0, 1)
+            cap = (F.cap[parent] * (1 + noise)).clip(0, 1)
+            coop = (fm.cooperativeness_mean + fm.cooperativeness_sd * self.rng.standard_normal(n_start)).clip(0, 1)
             capital = np.full(n_start, d.startup_size * fm.initial_capital_per_employee)
             new = self._new_firm_rows(n_start, F.sector[parent], F.chain[parent], np.full(n_start, d.startup_size),
                                       d.startup_productivity * F.prod[parent], cap, coop, np.zeros(n_start, bool),
@@ -1027,8 +1106,11 @@ class ClusterModel(mesa.Model):
         live = self.live_clusters
         synergy = 0.0
         if len(live) and len(self.memberships):
-            synergy = max(0.0, float(np.average(self.clusters.reputation[live],
-                                                weights=np.maximum(self.clusters.size[live], 1))))
+            # the size-weighted mean reputation, computed as np.average does (same products, sums, division)
+            weight = np.maximum(self.clusters.size[live], 1)
+            synergy = max(0.0, float(np.add.reduce(np.multiply(self.clusters.reputation[live], weight,
+                                                               dtype=np.float64))
+                                     / np.add.reduce(weight, dtype=np.float64)))
         n_inv = int(self.rng.poisson(d.investor_rate * synergy / d.investor_synergy_reference)) if synergy > 0 else 0
         for _ in range(n_inv):
             target = int(live[np.argmax(self.clusters.reputation[live])])
@@ -1070,18 +1152,24 @@ class ClusterModel(mesa.Model):
         rows = self.alive_rows
         n_sup = np.bincount(self.vertical.dst, minlength=F.n)
         # upstream firms (chain 0) have no local suppliers to look for; full customers do not look
-        searching = searching[(F.chain[searching] > 0) & (n_sup[searching] < lp.max_suppliers)]
+        chain = F.chain[searching]
+        looking = (chain > 0) & (n_sup[searching] < lp.max_suppliers)
+        searching, chain = searching[looking], chain[looking]
         # candidate pools: living firms one stage up the chain, as contiguous runs of one array
-        pool = rows[np.argsort(F.chain[rows], kind="stable")]
-        n_pool = np.bincount(F.chain[rows], minlength=self.p.region.n_chain_positions)
-        start = np.cumsum(n_pool) - n_pool
-        up = F.chain[searching] - 1
-        searching, up = searching[n_pool[up] > 0], up[n_pool[up] > 0]
+        n_chain = self.p.region.n_chain_positions
+        chain_rows = F.chain[rows]
+        pool = rows[stable_argsort(chain_rows, n_chain)]
+        n_pool = np.bincount(chain_rows, minlength=n_chain)
+        start = n_pool.cumsum() - n_pool
+        up = chain - 1
+        size_up = n_pool[up]
+        has_pool = size_up > 0
+        searching, up, size_up = searching[has_pool], up[has_pool], size_up[has_pool]
         if len(searching):
             # each customer sees search_sample random firms of its pool and links to the most productive
-            draw = (self.rng.random((len(searching), lp.search_sample)) * n_pool[up][:, None]).astype(np.int64)
+            draw = (self.rng.random((len(searching), lp.search_sample)) * size_up[:, None]).astype(np.int64)
             cand = pool[start[up][:, None] + draw]
-            src = cand[np.arange(len(cand)), np.argmax(F.prod[cand], axis=1)]
+            src = cand[np.arange(len(cand)), F.prod[cand].argmax(axis=1)]
             fresh = self.vertical.find(src, searching) < 0  # an existing supplier is not linked twice
             self.vertical.slots(src[fresh], searching[fresh], lp.initial_intensity, self.now)
         self._adj = None  # links changed: the next search rebuilds the adjacency
@@ -1102,6 +1190,7 @@ class ClusterModel(mesa.Model):
         if self.datacollector is None:
             raise RuntimeError("this model was built with collect=False: no indicators were recorded "
                                "(read model.indicators for the current quarter)")
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        df.insert(0, "step", np.arange(len(df)))
-        return df
+        # = get_model_vars_dataframe() with a "step" column inserted first, built as one frame
+        columns = self.datacollector.model_vars
+        n = len(next(iter(columns.values()))) if columns else 0
+        return pd.DataFrame({"step": np.arange(n), **columns})

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PairStore", "segment_sum", "segment_max", "row_mean", "isin_sorted"]
+__all__ = ["PairStore", "segment_sum", "segment_max", "row_mean", "isin_sorted", "unique_ints",
+           "stable_argsort"]
 
 _SHIFT = np.int64(1 << 32)
 
@@ -31,7 +32,21 @@ def segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 def row_mean(values: np.ndarray) -> np.ndarray:
     """Mean of each row of a 2-D array: ``values.mean(axis=1)`` (same sums, same division), without the
     overhead of numpy's generic ``mean`` on the small arrays of a step."""
-    return values.sum(axis=1) / values.shape[1]
+    # np.add.reduce is what ndarray.sum calls (same pairwise sums), minus the Python-level wrapper
+    return np.add.reduce(values, axis=1) / values.shape[1]
+
+
+def unique_ints(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for a 1-D integer array (sorted distinct values): a sort and a comparison of
+    neighbours, without the overhead of ``np.unique``'s general machinery on the small arrays of a step."""
+    s = values.copy()  # = np.sort(values), without its wrapper
+    s.sort()
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -39,20 +54,33 @@ def isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     concatenation and sort ``np.isin`` does for wide integer keys."""
     if not len(sorted_keys):
         return np.zeros(len(values), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    pos = np.minimum(sorted_keys.searchsorted(values), len(sorted_keys) - 1)
     return sorted_keys[pos] == values
 
 
+def stable_argsort(keys: np.ndarray, bound: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys in ``[0, bound)``.
+
+    A stable sort order is unique, so sorting a 16-bit copy of small keys gives the same permutation; numpy
+    sorts 16-bit keys by radix sort, several times faster than its merge sort of 64-bit keys.
+    """
+    if bound <= 1 << 16:
+        return keys.astype(np.uint16).argsort(kind="stable")
+    return keys.argsort(kind="stable")
+
+
 def segment_max(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Column-wise maxima of ``values`` grouped by ``index`` (0 for empty groups; values are >= 0)."""
-    out = np.zeros((n, values.shape[1]))
-    if len(index) == 0:
-        return out
-    order = np.argsort(index, kind="stable")
-    idx = index[order]
-    starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
-    out[idx[starts]] = np.maximum.reduceat(values[order], starts, axis=0)
-    return out
+    """Column-wise maxima of ``values`` grouped by ``index`` (0 for empty groups; values are >= 0).
+
+    One unbuffered ``np.maximum.at`` over the flattened (row, column) bins, starting from 0: the maximum of
+    a group does not depend on the order its values are met in.
+    """
+    m, k = values.shape
+    out = np.zeros(n * k)
+    if m:
+        flat = (np.asarray(index, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
+        np.maximum.at(out, flat, values.ravel())
+    return out.reshape(n, k)
 
 
 def _merged(current: np.ndarray, new, at: np.ndarray, old: np.ndarray, size: int) -> np.ndarray:
@@ -81,11 +109,11 @@ class PairStore:
 
     @property
     def src(self) -> np.ndarray:
-        return self.key // _SHIFT
+        return self.key >> 32  # keys are non-negative: same as key // 2³², cheaper
 
     @property
     def dst(self) -> np.ndarray:
-        return self.key % _SHIFT
+        return self.key & 0xFFFFFFFF  # same as key % 2³²
 
     def _keys(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         i = np.asarray(i, dtype=np.int64)
@@ -97,9 +125,10 @@ class PairStore:
     def find(self, i, j) -> np.ndarray:
         """Positions of the pairs (i[k], j[k]), or -1 where a pair does not exist."""
         keys = self._keys(np.atleast_1d(i), np.atleast_1d(j))
-        pos = np.searchsorted(self.key, keys)
-        ok = pos < len(self.key)
-        ok[ok] = self.key[pos[ok]] == keys[ok]
+        n = len(self.key)
+        pos = self.key.searchsorted(keys)
+        # a key exists where the sorted keys hold it at its insertion point (clamped: past the end it cannot)
+        ok = self.key[np.minimum(pos, n - 1)] == keys if n else np.zeros(len(keys), dtype=bool)
         return np.where(ok, pos, -1)
 
     def get(self, i: int, j: int, default: float | None = None) -> float | None:
@@ -115,20 +144,23 @@ class PairStore:
         Returns (positions, created): created marks pairs that did not exist before this call.
         """
         keys = self._keys(i, j)
-        pos = np.searchsorted(self.key, keys)
-        exists = pos < len(self.key)
-        exists[exists] = self.key[pos[exists]] == keys[exists]
+        n = len(self.key)
+        pos = self.key.searchsorted(keys)
+        # a key exists where the sorted keys hold it at its insertion point (clamped: past the end it cannot)
+        exists = self.key[np.minimum(pos, n - 1)] == keys if n else np.zeros(len(keys), dtype=bool)
         if not exists.all():
-            new = np.unique(keys[~exists])
+            new = unique_ints(keys[~exists])
             # merge two sorted arrays: O(n), no sort; the new pairs land at their final positions
-            at = np.searchsorted(self.key, new) + np.arange(len(new))
-            size = len(self.key) + len(new)
+            at = self.key.searchsorted(new) + np.arange(len(new))
+            size = n + len(new)
             old = np.ones(size, dtype=bool)
             old[at] = False
             self.key = _merged(self.key, new, at, old, size)
             self.value = _merged(self.value, initial, at, old, size)
             self.last_used = _merged(self.last_used, now, at, old, size)
-            pos = np.searchsorted(self.key, keys)
+            # each key's position moves up by the number of new keys below it (for a new key, that is its
+            # index in ``new``: pos + index = at): the positions of the keys in the merged array
+            pos = pos + new.searchsorted(keys)
         self.last_used[pos] = now
         return pos, ~exists
 
@@ -143,4 +175,4 @@ class PairStore:
     def remove_firms(self, dead: np.ndarray) -> None:
         """Remove every pair with an endpoint marked in the boolean firm array ``dead``."""
         if len(self.key):
-            self.keep(~(dead[self.src] | dead[self.dst]))
+            self.keep(~(dead[self.key >> 32] | dead[self.key & 0xFFFFFFFF]))

@@ -100,9 +100,10 @@ def _gate(ctx: ActionContext, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     whether it contributes to a successful action).
     """
     w = ctx.orient[ctx.c, o]
-    part = ctx.coop & (w > 0)
+    pursued = w > 0
+    part = ctx.coop & pursued
     k = _count(ctx, part.astype(np.float64))
-    attempted = _count(ctx, (w > 0).astype(np.float64)) > 0
+    attempted = _count(ctx, pursued.astype(np.float64)) > 0
     success = attempted & (k >= ctx.thresholds[o][ctx.domain[:, o]])
     return w, k, attempted, success, part & success[ctx.c]
 
@@ -128,11 +129,12 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     ok = success[ctx.c]
     free_riding = user & ~ctx.coop & ok
     contrib_ok = contributing & ok
-    served = _count(ctx, size * contrib_ok + p.free_rider_access * size * free_riding)
+    contrib_served = size * contrib_ok
+    served = _count(ctx, contrib_served + p.free_rider_access * size * free_riding)
     fixed = p.pooled_fixed_cost if ctx.pooled_relief is None else (1 - ctx.pooled_relief) * p.pooled_fixed_cost
     total_cost = ctx.orient[:, 0] * (fixed + p.pooled_variable_cost * served)
-    contrib_size = _count(ctx, size * contrib_ok)
-    share = np.divide(size, contrib_size[ctx.c], out=np.zeros_like(size), where=contrib_ok)
+    contrib_size = _count(ctx, contrib_served)
+    share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=contrib_ok)
     cost = total_cost[ctx.c] * share
     access = np.where(contrib_ok, 1.0, np.where(free_riding, p.free_rider_access, 0.0))
     benefit = ctx.effectiveness[ctx.c] * w * p.need_cost_per_employee * size * access
@@ -156,7 +158,7 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
     cost = np.zeros(len(ctx.f))
     new_activity = np.zeros(0, dtype=np.int64)
     if ok.any():
-        idx = np.flatnonzero(ok)
+        idx = ok.nonzero()[0]
         cl = ctx.c[idx]
         caps = ctx.cap[ctx.f[idx]]
         cmax = segment_max(cl, caps, n_cl)
@@ -186,21 +188,22 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
     """
     w, k, attempted, success, ok = _gate(ctx, 2)
     cost = np.where(ok, w * p.contribution * ctx.contribution_factor, 0.0)
-    gain = np.zeros((len(ctx.f), ctx.cap.shape[1]))
     learner, source, trust = pairs
     if len(learner):
         use = ok[learner] & ok[source]
         learner, source, trust = learner[use], source[use], trust[use]
     if len(learner):
-        ci = ctx.cap[ctx.f[learner]]
-        cj = ctx.cap[ctx.f[source]]
-        dist = row_mean(np.abs(ci - cj))
-        factor = p.learning_rate * ctx.orient[ctx.c[learner], 2] * ctx.effectiveness[ctx.c[learner]] * trust
+        ahead = ctx.cap[ctx.f[source]] - ctx.cap[ctx.f[learner]]  # c_j − c_i (|c_i − c_j| is its magnitude)
+        dist = row_mean(np.abs(ahead))
+        cl = ctx.c[learner]
+        factor = p.learning_rate * ctx.orient[cl, 2] * ctx.effectiveness[cl] * trust
         if ctx.learning_boost is not None:
-            factor = factor * (1 + ctx.learning_boost[ctx.c[learner]])
+            factor = factor * (1 + ctx.learning_boost[cl])
         factor = factor * cognitive_learning_factor(dist, p.optimal_distance)
-        delta = factor[:, None] * np.maximum(0.0, cj - ci)
+        delta = factor[:, None] * np.maximum(0.0, ahead)
         gain = segment_sum(learner, delta, len(ctx.f))
+    else:
+        gain = np.zeros((len(ctx.f), ctx.cap.shape[1]))
     benefit = row_mean(gain) * horizon_value[ctx.f]
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
                         extra={"capability_gain": gain, "participant": ok})

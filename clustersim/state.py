@@ -125,6 +125,16 @@ class ClusterTable(Table):
     }
 
 
+def _extended(column: np.ndarray, k: int, values) -> np.ndarray:
+    """A new array: ``column`` followed by ``k`` entries set to ``values`` (an array or one value), cast to the
+    column's dtype (as concatenating ``values.astype(dtype)`` or ``np.full(k, value, dtype)`` would)."""
+    n = len(column)
+    out = np.empty(n + k, dtype=column.dtype)
+    out[:n] = column
+    out[n:] = values
+    return out
+
+
 class MembershipTable:
     """The flat list of (firm, cluster) memberships, compacted when members leave."""
 
@@ -144,12 +154,12 @@ class MembershipTable:
     def add(self, firms: np.ndarray, clusters: np.ndarray, now: int, memory: np.ndarray,
             trust: float, locked_until: int = -1) -> None:
         k = len(firms)
-        self.firm = np.concatenate([self.firm, firms.astype(np.int64)])
-        self.cluster = np.concatenate([self.cluster, clusters.astype(np.int64)])
-        self.joined = np.concatenate([self.joined, np.full(k, now, dtype=np.int64)])
-        self.memory = np.concatenate([self.memory, memory.astype(np.float64)])
-        self.trust = np.concatenate([self.trust, np.full(k, trust)])
-        self.locked_until = np.concatenate([self.locked_until, np.full(k, locked_until, dtype=np.int64)])
+        self.firm = _extended(self.firm, k, firms)
+        self.cluster = _extended(self.cluster, k, clusters)
+        self.joined = _extended(self.joined, k, now)
+        self.memory = _extended(self.memory, k, memory)
+        self.trust = _extended(self.trust, k, trust)
+        self.locked_until = _extended(self.locked_until, k, locked_until)
 
     def keep(self, mask: np.ndarray) -> None:
         for name in self.FIELDS:
