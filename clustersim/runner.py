@@ -146,28 +146,57 @@ def summarise_spending(spending: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _summary(step: np.ndarray, values: np.ndarray, alive: np.ndarray, lifetime: np.ndarray, born: np.ndarray,
+             founded_mode: np.ndarray, steps: int) -> dict[str, float]:
+    """The run summary from arrays: ``values`` (indicator × step, in :data:`INDICATORS` order) and the
+    cluster table's columns. Each mean is computed as pandas computes a column's mean (a float64 sum of one
+    contiguous row, divided by the count), so both entry points give identical numbers."""
+    out: dict[str, float] = {}
+    late = np.ascontiguousarray(values[:, step >= steps * (1 - LATE_WINDOW)])
+    n_late = late.shape[1]
+    for k, name in enumerate(INDICATORS):
+        out[f"{name}_final"] = float(values[k, -1])
+        out[f"{name}_late"] = float(late[k].sum() / n_late) if n_late else float("nan")
+    dead = ~alive
+    n_dead = int(dead.sum())
+    out["cluster_lifetime_dissolved_mean"] = (float(lifetime[dead].sum(dtype=np.float64) / n_dead) if n_dead
+                                              else float(steps))
+    old = born <= steps - SURVIVAL_WINDOW
+    n_old = int(old.sum())
+    out["cluster_survival_12q"] = float((lifetime[old] >= SURVIVAL_WINDOW).sum() / n_old) if n_old else 1.0
+    out["clusters_ever"] = float(len(born))
+    for code, mode in enumerate(FOUNDED_MODES):
+        out[f"clusters_formed_{mode}"] = float((founded_mode == code).sum())
+    return out
+
+
 def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[str, float]:
     """Per-run summary: each indicator's final value and its mean over the last 20 % of the run,
     plus cluster life-cycle statistics (also by founding mode)."""
-    out: dict[str, float] = {}
-    names = list(INDICATORS)
-    # numpy rather than pandas per column (a tenth of the time); each late mean sums one contiguous row,
-    # exactly as pandas' mean of the column would
-    values = np.ascontiguousarray(ts[names].to_numpy(dtype=np.float64).T)
-    late = np.ascontiguousarray(values[:, ts["step"].to_numpy() >= steps * (1 - LATE_WINDOW)])
-    n_late = late.shape[1]
-    for k, name in enumerate(names):
-        out[f"{name}_final"] = float(values[k, -1])
-        out[f"{name}_late"] = float(late[k].sum() / n_late) if n_late else float("nan")
-    dead = clusters[~clusters["alive"]]
-    out["cluster_lifetime_dissolved_mean"] = float(dead["lifetime"].mean()) if len(dead) else float(steps)
-    old = clusters[clusters["born"] <= steps - SURVIVAL_WINDOW]
-    out["cluster_survival_12q"] = float((old["lifetime"] >= SURVIVAL_WINDOW).mean()) if len(old) else 1.0
-    out["clusters_ever"] = float(len(clusters))
-    for code, mode in enumerate(FOUNDED_MODES):
-        of_mode = clusters[clusters["founded_mode"] == code]
-        out[f"clusters_formed_{mode}"] = float(len(of_mode))
-    return out
+    values = np.ascontiguousarray(ts[list(INDICATORS)].to_numpy(dtype=np.float64).T)
+    return _summary(ts["step"].to_numpy(), values, clusters["alive"].to_numpy(dtype=bool),
+                    clusters["lifetime"].to_numpy(), clusters["born"].to_numpy(), clusters["founded_mode"].to_numpy(),
+                    steps)
+
+
+def summarise_model(model: ClusterModel, steps: int) -> dict[str, float]:
+    """:func:`summarise_run` of a model's recorded time series and cluster table, read from the model
+    directly (no data frames: what a sweep's evaluation needs, at a fraction of the cost)."""
+    columns = model.datacollector.model_vars
+    values = np.array([columns[name] for name in INDICATORS], dtype=np.float64)
+    C, n = model.clusters, model.clusters.n
+    alive = C.alive[:n]
+    lifetime = np.where(alive, model.now - C.born[:n], C.died[:n] - C.born[:n])
+    return _summary(np.arange(values.shape[1]), values, alive, lifetime, C.born[:n], C.founded_mode[:n], steps)
+
+
+def model_spending_summary(model: ClusterModel) -> dict[str, float]:
+    """:func:`summarise_spending` of a model's ledger (all zeros, without building it, when no public
+    policy acts)."""
+    if getattr(model.policy, "treasury", None) is None:
+        return {"public_spending_total": 0.0, **{f"spending_{item}": 0.0 for item in SPENDING_ITEMS},
+                **{f"spending_by_{f}": 0.0 for f in FUNDER_NAMES}}
+    return summarise_spending(spending_table(model))
 
 
 def run_replication(scenario: Scenario, root_seed: int, index: int, *, steps: int | None = None,

@@ -52,17 +52,16 @@ def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
     (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public spending by
     instrument and funder)."""
     from clustersim.model import ClusterModel
-    from clustersim.runner import _cluster_table, spending_table, summarise_run, summarise_spending
+    from clustersim.runner import model_spending_summary, summarise_model
     from clustersim.scenario_io import scenario_from_dict
 
     scenario = scenario_from_dict(params, source="<design point>")
     model = ClusterModel(scenario, rng=seed)
     model.run()
-    ts = model.timeseries()
-    out: dict[str, Any] = summarise_run(ts, _cluster_table(model), scenario.simulation.steps)
-    out.update(summarise_spending(spending_table(model)))
+    out: dict[str, Any] = summarise_model(model, scenario.simulation.steps)
+    out.update(model_spending_summary(model))
     if timeseries:
-        out["__timeseries__"] = ts
+        out["__timeseries__"] = model.timeseries()
     return out
 
 
