@@ -142,25 +142,32 @@ def model_params(scenario_file: str | os.PathLike) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ components
-def _network(model: ExploreModel):
-    import solara
+def _image(fig, fmt: str):
+    """A figure as an image widget. Charts go as SVG with text left as text (the browser draws the glyphs:
+    a third faster than rasterising them here); the network, with hundreds of markers, as PNG."""
+    import io
 
+    import matplotlib
+    import reacton.ipywidgets as w
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format=fmt, dpi=80)
+    return w.Image(value=buf.getvalue(), format="svg+xml" if fmt == "svg" else fmt)
+
+
+def _network(model: ExploreModel):
     snap = network_snapshot(model)
     pos = model.layout.update(snap["nodes"], snap["edges"])
-    fig = live_network_figure(snap["nodes"], snap["edges"], pos, title=f"Quarter {model.now}: ")
-    return solara.FigureMatplotlib(fig, format="png", dpi=80)
+    return _image(live_network_figure(snap["nodes"], snap["edges"], pos, title=f"Quarter {model.now}: "), "png")
 
 
 def _clusters(model: ExploreModel):
-    import solara
-
-    return solara.FigureMatplotlib(live_clusters_figure(_cluster_table(model)), format="png", dpi=80)
+    return _image(live_clusters_figure(_cluster_table(model)), "svg")
 
 
 def _indicators(model: ExploreModel):
-    import solara
-
-    return solara.FigureMatplotlib(live_indicators_figure(model.timeseries()), format="png", dpi=80)
+    return _image(live_indicators_figure(model.timeseries()), "svg")
 
 
 def _settings(model: ExploreModel):
