@@ -37,12 +37,15 @@ from clustersim.scenario_io import (
 
 __version__ = "0.1.0"
 
-__all__ = [
+__all__ = [  # names in _LAZY below are imported on first use (SALib and the comparison code are not needed
+    # by every command)
     "FAMILIES",
     "INDICATORS",
     "Cluster",
     "ClusterModel",
+    "DaskExecutor",
     "Firm",
+    "LocalExecutor",
     "NoPolicy",
     "Policy",
     "RunResult",
@@ -50,16 +53,41 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioResults",
+    "SensitivitySpec",
     "apply_overrides",
     "by_family",
+    "compare_scenarios",
     "load_experiment",
     "load_scenario",
+    "load_sensitivity",
     "replication_seed",
+    "resolve_study",
     "run_replication",
     "run_scenario",
+    "run_sensitivity",
     "scenario_from_dict",
     "scenario_hash",
     "scenario_to_dict",
     "sweep",
     "write_results",
+    "write_sensitivity",
 ]
+
+_LAZY = {
+    "compare_scenarios": "clustersim.compare",
+    "SensitivitySpec": "clustersim.sensitivity",
+    "load_sensitivity": "clustersim.sensitivity",
+    "resolve_study": "clustersim.sensitivity",
+    "run_sensitivity": "clustersim.sensitivity",
+    "write_sensitivity": "clustersim.sensitivity",
+    "LocalExecutor": "clustersim.engine.sweep",
+    "DaskExecutor": "clustersim.engine.sweep",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'clustersim' has no attribute {name!r}")
