@@ -195,15 +195,17 @@ def components() -> list[tuple[Any, int]]:
     return [(_network, 0), (_clusters, 0), (_indicators, 0), (_settings, 0)]
 
 
-def make_page(scenario_file: str | os.PathLike | None = None):
-    """The SolaraViz element for one scenario file, with a fresh model (display it in a notebook)."""
+def _viz(model: ExploreModel, params: dict[str, Any], path: Path):
     from mesa.visualization import SolaraViz
 
-    path = Path(scenario_file) if scenario_file else default_scenario()
-    params = model_params(path)
-    model = ExploreModel(scenario_file=str(path))
     return SolaraViz(model, components=components(), model_params=params, name=f"clustersim — {path.name}",
                      play_interval=150)
+
+
+def make_page(scenario_file: str | os.PathLike | None = None):
+    """The SolaraViz element for one scenario file, with a fresh model (display it in a notebook)."""
+    path = Path(scenario_file) if scenario_file else default_scenario()
+    return _viz(ExploreModel(scenario_file=str(path)), model_params(path), path)
 
 
 def _page():
@@ -215,10 +217,7 @@ def _page():
         path = default_scenario()
         params = solara.use_memo(lambda: model_params(path), [])
         model = solara.use_memo(lambda: ExploreModel(scenario_file=str(path)), [])
-        from mesa.visualization import SolaraViz
-
-        return SolaraViz(model, components=components(), model_params=params, name=f"clustersim — {path.name}",
-                         play_interval=150)
+        return _viz(model, params, path)
 
     return Page
 
