@@ -2,9 +2,10 @@
 
 Serves ``clustersim viz SCENARIO`` on a free port of 127.0.0.1, opens it in Debian's chromium (driven by
 playwright), clicks Step ``--steps`` times and times each click until every figure has been redrawn.
-References measured in the same run: the model's own step (``model.step()`` alone) and the server-side
-work of one step (the model step plus the figures drawn to PNG, no browser), so the ratios show what the
-figures and the browser round trip add.
+The click is timed inside the page (from the click to the animation frame where the new quarter and the
+three new figures show). References measured in the same run: the model's own step (``model.step()``
+alone) and the server-side work of one step (the model step plus the page's figures drawn, no browser), so
+the ratios show what the figures and the browser round trip add.
 
     python benchmarks/bench_viz.py [SCENARIO] [--steps 20] [--screenshot docs/figures/viz.png]
 """
@@ -12,7 +13,6 @@ figures and the browser round trip add.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
@@ -31,12 +31,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 def _server_side(scenario: Path, steps: int) -> tuple[float, float]:
-    """Median seconds of a model step alone, and of a step with its figures drawn (what the server does)."""
-    import matplotlib
-
-    from clustersim.plots_live import live_clusters_figure, live_indicators_figure, live_network_figure
-    from clustersim.runner import _cluster_table, network_snapshot
-    from clustersim.viz import ExploreModel
+    """Median seconds of a model step alone, and of a step with the page's figures drawn (what the server
+    does: the page's own panel functions, outside the browser)."""
+    from clustersim.viz import ExploreModel, components
 
     bare, full = [], []
     m = ExploreModel(str(scenario))
@@ -45,18 +42,37 @@ def _server_side(scenario: Path, steps: int) -> tuple[float, float]:
         m.step()
         bare.append(time.perf_counter() - t)
     m = ExploreModel(str(scenario))
+    panels = [f for f, _page in components() if f.__name__ != "_settings"]  # _settings needs a page context
     for _ in range(steps):
         t = time.perf_counter()
         m.step()
-        snap = network_snapshot(m)
-        pos = m.layout.update(snap["nodes"], snap["edges"])
-        with matplotlib.rc_context({"svg.fonttype": "none"}):  # as the page draws them (clustersim.viz._image)
-            for fig, fmt in ((live_network_figure(snap["nodes"], snap["edges"], pos), "png"),
-                             (live_clusters_figure(_cluster_table(m)), "svg"),
-                             (live_indicators_figure(m.timeseries()), "svg")):
-                fig.savefig(io.BytesIO(), format=fmt, dpi=80)
+        for panel in panels:
+            panel(m)
         full.append(time.perf_counter() - t)
     return statistics.median(bare), statistics.median(full)
+
+
+#: one click on Step, timed inside the page: from the click to the frame where the quarter shows k and every
+#: figure has a new, decoded image (checked at each animation frame: the timing is the browser's own, not
+#: playwright's polling, which waits up to half a second between looks)
+_CLICK = """async (k) => {
+  const imgs = () => [...document.querySelectorAll('img.widget-image')];
+  const before = imgs().map(i => i.src);
+  const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
+  const t0 = performance.now();
+  button.click();
+  await new Promise(resolve => {
+    const look = () => {
+      const now = imgs();
+      const shown = document.body.textContent.includes(`Time: ${k}.0`);
+      const drawn = now.length >= 3 && now.slice(0, 3).every((im, i) => im.src !== before[i] && im.complete
+                                                                         && im.naturalWidth > 0);
+      if (shown && drawn) resolve(); else requestAnimationFrame(look);
+    };
+    look();
+  });
+  return (performance.now() - t0) / 1000;
+}"""
 
 
 def main() -> None:
@@ -96,16 +112,8 @@ def main() -> None:
                 page.wait_for_timeout(50)
             first_paint = time.perf_counter() - t1
             for k in range(1, args.steps + 1):
-                before = page.eval_on_selector_all("img.widget-image", srcs)
-                t = time.perf_counter()
-                page.get_by_role("button", name="Step").click()
+                clicks.append(page.evaluate(_CLICK, k))
                 page.get_by_text(f"Time: {k}.0").wait_for(timeout=60_000)
-                while True:
-                    now = page.eval_on_selector_all("img.widget-image", srcs)
-                    if len(now) >= 3 and all(now) and all(a != b for a, b in zip(now[:3], before[:3], strict=True)):
-                        break
-                    page.wait_for_timeout(10)
-                clicks.append(time.perf_counter() - t)
             if args.screenshot:
                 args.screenshot.parent.mkdir(parents=True, exist_ok=True)
                 page.wait_for_timeout(500)

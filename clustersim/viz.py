@@ -24,12 +24,7 @@ import numpy as np
 
 from clustersim.config import FUNDER_NAMES
 from clustersim.model import ClusterModel
-from clustersim.plots_live import (
-    NetworkLayout,
-    live_clusters_figure,
-    live_indicators_figure,
-    live_network_figure,
-)
+from clustersim.plots_live import LiveClusters, LiveIndicators, LiveNetwork, NetworkLayout
 from clustersim.runner import _cluster_table, network_snapshot, replication_seed
 from clustersim.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
 
@@ -116,6 +111,14 @@ class ExploreModel(ClusterModel):
         self.scenario_file = str(path)
         self.replication = int(replication)
         self.layout = NetworkLayout(seed=int(replication))
+        self._figures: tuple[LiveNetwork, LiveClusters, LiveIndicators] | None = None
+
+    @property
+    def figures(self) -> tuple[LiveNetwork, LiveClusters, LiveIndicators]:
+        """The page's three figures of this model, built at first use and updated in place at every step."""
+        if self._figures is None:
+            self._figures = (LiveNetwork(), LiveClusters(), LiveIndicators())
+        return self._figures
 
 
 def model_params(scenario_file: str | os.PathLike) -> dict[str, Any]:
@@ -151,23 +154,29 @@ def _image(fig, fmt: str):
     import reacton.ipywidgets as w
 
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format=fmt, dpi=80)
+    if fmt == "svg":
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buf, format=fmt, dpi=80)
+    else:  # fast compression: the picture is a few tens of kB either way and travels on the local machine
+        fig.savefig(buf, format=fmt, dpi=80, pil_kwargs={"compress_level": 1})
     return w.Image(value=buf.getvalue(), format="svg+xml" if fmt == "svg" else fmt)
 
 
+# The three figures belong to the model (ExploreModel.figures) and are updated in place at every step: a
+# redraw then costs about half of building new figures (and far fewer of matplotlib's rcParams look-ups,
+# which Solara's server makes per-session and slower).
 def _network(model: ExploreModel):
     snap = network_snapshot(model)
     pos = model.layout.update(snap["nodes"], snap["edges"])
-    return _image(live_network_figure(snap["nodes"], snap["edges"], pos, title=f"Quarter {model.now}: "), "png")
+    return _image(model.figures[0].update(snap["nodes"], snap["edges"], pos, title=f"Quarter {model.now}: "), "png")
 
 
 def _clusters(model: ExploreModel):
-    return _image(live_clusters_figure(_cluster_table(model)), "svg")
+    return _image(model.figures[1].update(_cluster_table(model)), "svg")
 
 
 def _indicators(model: ExploreModel):
-    return _image(live_indicators_figure(model.timeseries()), "svg")
+    return _image(model.figures[2].update(model.timeseries()), "svg")
 
 
 def _settings(model: ExploreModel):

@@ -191,6 +191,52 @@ def test_indicators_figure_plots_each_familys_series_and_quotes_the_latest_value
         live_indicators_figure(ts, {"competitiveness": (["no_such_indicator"], [])})
 
 
+def test_the_pages_figures_are_updated_in_place_and_show_only_the_latest_step():
+    """The page keeps one figure per panel and moves its artists at every step: after several steps each
+    figure is the same object, holds exactly the artists of the latest data and nothing left over."""
+    from clustersim.viz import ExploreModel
+
+    m = ExploreModel(str(BASELINE), **{"simulation.n_firms": 100})
+    net, clusters, indicators = m.figures
+    figs = set()
+    for _ in range(12):
+        m.step()
+        snap = network_snapshot(m)
+        pos = m.layout.update(snap["nodes"], snap["edges"])
+        figs |= {id(net.update(snap["nodes"], snap["edges"], pos)), id(clusters.update(_cluster_table(m))),
+                 id(indicators.update(m.timeseries()))}
+        for ax in indicators.axes:  # as a redraw does: limits are settled at every step
+            ax.get_xlim(), ax.get_ylim()
+    assert len(figs) == 3 and m.figures == (net, clusters, indicators)
+    dots = [c for c in net.ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) == 1 and len(net.ax.collections) == 3
+    np.testing.assert_allclose(dots[0].get_offsets(), np.array([pos[f] for f in snap["nodes"]["firm"]]))
+    xlim, ylim = net.ax.get_xlim(), net.ax.get_ylim()
+    xy = dots[0].get_offsets()
+    assert xlim[0] <= xy[:, 0].min() and xy[:, 0].max() <= xlim[1]
+    assert ylim[0] <= xy[:, 1].min() and xy[:, 1].max() <= ylim[1]
+    box = net.ax.get_position()  # equal scales: data units per inch the same on both axes
+    per_inch = [(xlim[1] - xlim[0]) / (box.width * net.fig.get_figwidth()),
+                (ylim[1] - ylim[0]) / (box.height * net.fig.get_figheight())]
+    assert per_inch[0] == pytest.approx(per_inch[1])
+    table = _cluster_table(m)
+    live = table[table["alive"]]
+    assert len(clusters.ax.patches) == 3 * len(live) and len(clusters.ax.containers) == 3
+    assert [t.get_text() for t in clusters.ax.get_yticklabels()] == [
+        f"cluster {c}" for c in live.sort_values("size")["cluster"]]
+    ts = m.timeseries()
+    assert len(ts) == 13 and sum(len(ax.get_lines()) for ax in indicators.axes) == sum(
+        len(lines) for lines, _quoted in LIVE_FAMILIES.values())
+    for ax in indicators.axes:
+        for line in ax.get_lines():
+            np.testing.assert_array_equal(line.get_ydata(), ts[line.get_gid()].to_numpy(dtype=float))
+            lo, hi = ax.get_ylim()
+            assert lo <= np.nanmin(line.get_ydata()) and np.nanmax(line.get_ydata()) <= hi
+            assert ax.get_xlim()[0] <= 0 and ax.get_xlim()[1] >= 12
+    empty = clusters.update(table.assign(alive=False))  # the clusters die out: the bars go, a note says so
+    assert not empty.axes[0].patches and clusters.empty.get_visible()
+
+
 # ------------------------------------------------------------------------------------------ the command
 def test_viz_command_refuses_a_bad_scenario_and_a_bad_port(tmp_path, capsys):
     from clustersim.cli import main
