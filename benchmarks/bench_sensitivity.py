@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -65,10 +66,14 @@ def main() -> None:
     if out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
+    cpu0, children0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     study = resolve_study(spec, "bench", root)
     report, result = run_sensitivity(study, out, executor=LocalExecutor(workers))
     write_sensitivity(result, out)
     wall = time.perf_counter() - t0
+    parent_cpu = time.process_time() - cpu0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = (children.ru_utime + children.ru_stime) - (children0.ru_utime + children0.ru_stime)
     n_runs = report.total
 
     # reference: the same runs in a plain loop, serially, on a subset of the points
@@ -85,6 +90,8 @@ def main() -> None:
         "workers": workers, "wall_seconds": round(wall, 1), "runs_per_second": round(n_runs / wall, 2),
         "serial_seconds_per_run": round(serial_per_run, 4), "ideal_parallel_seconds": round(ideal, 1),
         "ratio_to_ideal": round(wall / ideal, 3),
+        "workers_cpu_seconds_per_run": round(workers_cpu / n_runs, 4),
+        "launching_process_cpu_seconds": round(parent_cpu, 1),
         "extrapolated_full_study_seconds": round(wall * full_runs / n_runs, 0),
         "converged": result.outputs[["output", "converged"]].to_dict(orient="records"),
         "out": str(out),
