@@ -143,10 +143,17 @@ class ClusterModel(mesa.Model):
         rng: seed, ``numpy.random.SeedSequence`` or generator; all randomness comes from ``self.rng``.
         policy: public authorities' behaviour (default: none).
         collect: record indicators every step with Mesa's DataCollector.
+        record_from: compute and record indicators only from this quarter on (0, the default: from the
+            initial state). Indicators only describe the region (nothing in the dynamics reads them), so
+            runs whose summary reads only the last quarters (sweeps without time series) skip the others;
+            the dynamics and the random stream are the same whatever this is.
     """
 
     def __init__(self, scenario: Scenario | None = None, rng: Any = None, policy: Policy | None = None,
-                 collect: bool = True) -> None:
+                 collect: bool = True, record_from: int = 0) -> None:
+        if int(record_from) < 0:
+            raise ValueError(f"record_from must be >= 0, not {record_from}")
+        self.record_from = int(record_from)
         super().__init__(rng=rng)
         self.scenario_config = scenario if scenario is not None else Scenario()
         self.p = self.scenario_config
@@ -207,11 +214,12 @@ class ClusterModel(mesa.Model):
         self._market()  # initial accounts, so that indicators at step 0 describe the starting region
         self.indicators: dict[str, float] = {}
         self._va0 = None
-        self._refresh_indicators()
+        self._refresh_indicators()  # always at step 0: value-added growth is measured from it
         self.datacollector = None
         if collect:
             self.datacollector = IndicatorCollector()
-            self.datacollector.collect(self)
+            if self.record_from == 0:
+                self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ initialisation
     def _new_firm_rows(self, k: int, sector, chain, size, prod, cap, coop, outside, capital, cohort0=False):
@@ -402,9 +410,10 @@ class ClusterModel(mesa.Model):
         self._demography()
         self._links()
         self.policy.act(self, "end")
-        self._refresh_indicators()
-        if self.datacollector is not None:
-            self.datacollector.collect(self)
+        if self.now >= self.record_from:
+            self._refresh_indicators()
+            if self.datacollector is not None:
+                self.datacollector.collect(self)
         if self.now >= p.simulation.steps:
             self.running = False
 
@@ -1193,4 +1202,4 @@ class ClusterModel(mesa.Model):
         # = get_model_vars_dataframe() with a "step" column inserted first, built as one frame
         columns = self.datacollector.model_vars
         n = len(next(iter(columns.values()))) if columns else 0
-        return pd.DataFrame({"step": np.arange(n), **columns})
+        return pd.DataFrame({"step": np.arange(self.record_from, self.record_from + n), **columns})

@@ -146,6 +146,12 @@ def summarise_spending(spending: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def late_steps(steps: int) -> np.ndarray:
+    """The quarters whose indicators a run summary averages (the last :data:`LATE_WINDOW` of ``steps``)."""
+    step = np.arange(steps + 1)
+    return step[step >= steps * (1 - LATE_WINDOW)]
+
+
 def _summary(step: np.ndarray, values: np.ndarray, alive: np.ndarray, lifetime: np.ndarray, born: np.ndarray,
              founded_mode: np.ndarray, steps: int) -> dict[str, float]:
     """The run summary from arrays: ``values`` (indicator × step, in :data:`INDICATORS` order) and the
@@ -184,10 +190,14 @@ def summarise_model(model: ClusterModel, steps: int) -> dict[str, float]:
     directly (no data frames: what a sweep's evaluation needs, at a fraction of the cost)."""
     columns = model.datacollector.model_vars
     values = np.array([columns[name] for name in INDICATORS], dtype=np.float64)
+    if model.record_from > min(late_steps(steps)[0], model.now):
+        raise ValueError(f"summarise_model: indicators were recorded from quarter {model.record_from}, after the "
+                         f"first quarter the summary reads ({late_steps(steps)[0]})")
     C, n = model.clusters, model.clusters.n
     alive = C.alive[:n]
     lifetime = np.where(alive, model.now - C.born[:n], C.died[:n] - C.born[:n])
-    return _summary(np.arange(values.shape[1]), values, alive, lifetime, C.born[:n], C.founded_mode[:n], steps)
+    return _summary(np.arange(model.record_from, model.record_from + values.shape[1]), values, alive, lifetime,
+                    C.born[:n], C.founded_mode[:n], steps)
 
 
 def model_spending_summary(model: ClusterModel) -> dict[str, float]:

@@ -37,3 +37,39 @@ def test_summary_from_the_model_equals_the_summary_from_its_tables(name):
     spending = summarise_spending(spending_table(model))
     assert model_spending_summary(model) == spending
     assert (spending["public_spending_total"] > 0) == (name != "baseline")
+
+
+@pytest.mark.parametrize("name", ["baseline", "full_support"])
+def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dynamics(name):
+    """Sweeps without time series record indicators only where the summary reads them: the summary, the
+    final state and the late rows of the time series are those of a fully recorded run."""
+    from clustersim.engine.evaluate import clustersim_model
+    from clustersim.runner import late_steps
+    from clustersim.scenario_io import scenario_to_dict
+
+    scenario = load_scenario(CONFIGS / f"{name}.yaml", ["simulation.n_firms=120", "simulation.steps=30"])
+    first = int(late_steps(30)[0])
+    assert first == 24 and list(late_steps(30)) == list(range(24, 31))
+    full = ClusterModel(scenario, rng=replication_seed(7, 2))
+    late = ClusterModel(scenario, rng=replication_seed(7, 2), record_from=first)
+    full.run()
+    late.run()
+    ts_full, ts_late = full.timeseries(), late.timeseries()
+    assert list(ts_late["step"]) == list(range(first, 31))
+    assert ts_late.reset_index(drop=True).equals(ts_full[ts_full["step"] >= first].reset_index(drop=True))
+    assert np.array_equal(full.firms.cap[: full.firms.n], late.firms.cap[: late.firms.n])
+    a, b = summarise_model(full, 30), summarise_model(late, 30)
+    assert all((np.isnan(v) and np.isnan(b[k])) or b[k] == v for k, v in a.items())
+    # the sweep's evaluation records the late quarters only when it returns no time series: same numbers
+    params = scenario_to_dict(scenario)
+    without = clustersim_model(params, replication_seed(7, 3))
+    with_ts = clustersim_model(params, replication_seed(7, 3), timeseries=True)
+    assert len(with_ts.pop("__timeseries__")) == 31
+    assert all((np.isnan(v) and np.isnan(without[k])) or without[k] == v for k, v in with_ts.items())
+    # recording from after the first late quarter would change the summary: refused
+    too_late = ClusterModel(scenario, rng=replication_seed(7, 2), record_from=first + 1)
+    too_late.run()
+    with pytest.raises(ValueError, match="recorded from quarter 25"):
+        summarise_model(too_late, 30)
+    with pytest.raises(ValueError, match="record_from"):
+        ClusterModel(scenario, record_from=-1)

@@ -52,11 +52,13 @@ def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
     (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public spending by
     instrument and funder)."""
     from clustersim.model import ClusterModel
-    from clustersim.runner import model_spending_summary, summarise_model
+    from clustersim.runner import late_steps, model_spending_summary, summarise_model
     from clustersim.scenario_io import scenario_from_dict
 
     scenario = scenario_from_dict(params, source="<design point>")
-    model = ClusterModel(scenario, rng=seed)
+    # without a time series, only the quarters the summary reads need indicators (the same summary)
+    steps = scenario.simulation.steps
+    model = ClusterModel(scenario, rng=seed, record_from=0 if timeseries else int(late_steps(steps)[0]))
     model.run()
     out: dict[str, Any] = summarise_model(model, scenario.simulation.steps)
     out.update(model_spending_summary(model))
