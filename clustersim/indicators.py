@@ -158,7 +158,7 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
     pc = model.policy_counters
     ended = C.support_ended[: C.n] >= 0
     cohort0 = F.cohort0[: F.n]
-    orient = C.orient[live]
+    orient = C.orient.take(live, axis=0)
     out = {
         # np.average(prod / frontier, weights=size): the same weighted sum over the same sum of weights
         "relative_productivity": (float(total(F.prod[rows] / model.frontier * size) / employment)

@@ -503,7 +503,7 @@ class PublicPolicy:
             for learners, sources in ((ma, mb), (mb, ma)):
                 li = learners[m.rng.integers(0, len(learners), ex.meetings)]
                 sj = sources[m.rng.integers(0, len(sources), ex.meetings)]
-                ci, cj = F.cap[li], F.cap[sj]
+                ci, cj = F.cap.take(li, axis=0), F.cap.take(sj, axis=0)
                 d = np.abs(ci - cj).mean(axis=1)
                 factor = club.learning_rate * m.p.trust.initial * cognitive_learning_factor(d, club.optimal_distance)
                 delta = factor[:, None] * np.maximum(0.0, cj - ci)
