@@ -77,21 +77,24 @@ def _segment_pick(rng: np.random.Generator, group: np.ndarray, n_groups: int, dr
     Returns (element index, partner index) arrays.
     """
     order = stable_argsort(group, n_groups)
-    g_sorted = group[order]
     counts = np.bincount(group, minlength=n_groups)
     starts = counts.cumsum() - counts
     n = len(order)
+    g_sorted = group[order]
     start = starts[g_sorted]
     cnt = counts[g_sorted]
-    # draws (n, draws): row m holds element m's picks, in drawing order
-    pick = (start[:, None] + (rng.random((n, draws)) * cnt[:, None]).astype(np.int64))
-    keep = pick != np.arange(n)[:, None]
+    # element m's draws sit at flat positions m·draws … m·draws + draws − 1, in drawing order (the same
+    # numbers as an (n, draws) draw, row-major); flat arrays avoid numpy's slower 2-D broadcasting
+    pick = start.repeat(draws) + (rng.random(n * draws) * cnt.repeat(draws)).astype(np.int64)
+    keep = pick != np.arange(n).repeat(draws)
     # meeting the same partner twice in a quarter is one meeting: keep the first draw of each partner
-    for k in range(1, draws):
-        keep[:, k] &= ~(pick[:, :k] == pick[:, k:k + 1]).any(axis=1)
-    # the row numbers of the kept draws, in row-major order, are the drawing elements
-    me = keep.nonzero()[0]
-    return order[me], order[pick[keep]]
+    if draws > 1:
+        by_row, keep_by_row = pick.reshape(n, draws), keep.reshape(n, draws)  # views
+        for k in range(1, draws):
+            for j in range(k):
+                keep_by_row[:, k] &= by_row[:, k] != by_row[:, j]
+    kept = keep.nonzero()[0]  # flat positions of the kept draws, in order: position // draws is the drawer
+    return order[kept // draws], order[pick[kept]]
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -1181,9 +1184,12 @@ class ClusterModel(mesa.Model):
         searching, up, size_up = searching[has_pool], up[has_pool], size_up[has_pool]
         if len(searching):
             # each customer sees search_sample random firms of its pool and links to the most productive
-            draw = (self.rng.random((len(searching), lp.search_sample)) * size_up[:, None]).astype(np.int64)
-            cand = pool[start[up][:, None] + draw]
-            src = cand[np.arange(len(cand)), F.prod[cand].argmax(axis=1)]
+            # (flat arrays: customer m's sample at positions m·s … m·s + s − 1, as an (m, s) draw row-major)
+            s = lp.search_sample
+            draw = (self.rng.random(len(searching) * s) * size_up.repeat(s)).astype(np.int64)
+            cand = pool[start[up].repeat(s) + draw]
+            best = F.prod[cand].reshape(len(searching), s).argmax(axis=1)
+            src = cand[np.arange(0, len(cand), s) + best]
             fresh = self.vertical.find(src, searching) < 0  # an existing supplier is not linked twice
             self.vertical.slots(src[fresh], searching[fresh], lp.initial_intensity, self.now)
         self._adj = None  # links changed: the next search rebuilds the adjacency

@@ -18,15 +18,32 @@ __all__ = ["PairStore", "segment_sum", "segment_max", "row_mean", "isin_sorted",
 _SHIFT = np.int64(1 << 32)
 
 
+_COLUMN_OF: dict[int, np.ndarray] = {}  # k -> [0, 1, …, k−1, 0, 1, …]: the column of each flat position
+
+
+def _flat_bins(index: np.ndarray, k: int) -> np.ndarray:
+    """``(index[:, None] * k + np.arange(k)).ravel()``: the flat (row, column) bin of each element of an (m, k)
+    array whose row m goes to bin row ``index[m]``. Built from 1-D operations (a repeat and a cached column
+    pattern), which numpy runs several times faster than the broadcast on a step's small arrays."""
+    m = len(index)
+    cols = _COLUMN_OF.get(k)
+    if cols is None or len(cols) < m * k:
+        cols = np.tile(np.arange(k), max(m, 1024))
+        _COLUMN_OF[k] = cols
+    flat = np.asarray(index, dtype=np.int64).repeat(k)
+    flat *= k
+    flat += cols[: m * k]
+    return flat
+
+
 def segment_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Row sums of ``values`` (m, K) grouped by ``index`` (m,) into an (n, K) array.
 
     One bincount over the flattened (row, column) bins: each bin adds its values in row order, exactly as a
     bincount per column would.
     """
-    m, k = values.shape
-    flat = (np.asarray(index, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
-    return np.bincount(flat, weights=values.ravel(), minlength=n * k).reshape(n, k)
+    return np.bincount(_flat_bins(index, values.shape[1]), weights=values.ravel(),
+                       minlength=n * values.shape[1]).reshape(n, values.shape[1])
 
 
 def row_mean(values: np.ndarray) -> np.ndarray:
@@ -78,8 +95,7 @@ def segment_max(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     m, k = values.shape
     out = np.zeros(n * k)
     if m:
-        flat = (np.asarray(index, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
-        np.maximum.at(out, flat, values.ravel())
+        np.maximum.at(out, _flat_bins(index, k), values.ravel())
     return out.reshape(n, k)
 
 
