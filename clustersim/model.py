@@ -149,7 +149,8 @@ class ClusterModel(mesa.Model):
         record_from: compute and record indicators only from this quarter on (0, the default: from the
             initial state). Indicators only describe the region (nothing in the dynamics reads them), so
             runs whose summary reads only the last quarters (sweeps without time series) skip the others;
-            the dynamics and the random stream are the same whatever this is.
+            the dynamics and the random stream are the same whatever this is. The quarter's diagnostics
+            (``step_stats``) that only indicators read are computed only in recorded quarters (``observing``).
     """
 
     def __init__(self, scenario: Scenario | None = None, rng: Any = None, policy: Policy | None = None,
@@ -157,6 +158,7 @@ class ClusterModel(mesa.Model):
         if int(record_from) < 0:
             raise ValueError(f"record_from must be >= 0, not {record_from}")
         self.record_from = int(record_from)
+        self.observing = True  # whether this quarter's diagnostics are recorded (step 0, the initial state, is)
         super().__init__(rng=rng)
         self.scenario_config = scenario if scenario is not None else Scenario()
         self.p = self.scenario_config
@@ -402,6 +404,8 @@ class ClusterModel(mesa.Model):
         self.now += 1
         p = self.p
         self.step_stats = {}
+        # diagnostics read only by the indicators (step_stats) are computed only in quarters that record them
+        self.observing = self.now >= self.record_from
         self.policy.act(self, "start")
         self._environment()
         self._market()
@@ -416,7 +420,7 @@ class ClusterModel(mesa.Model):
         self._demography()
         self._links()
         self.policy.act(self, "end")
-        if self.now >= self.record_from:
+        if self.observing:
             self._refresh_indicators()
             if self.datacollector is not None:
                 self.datacollector.collect(self)
@@ -458,9 +462,10 @@ class ClusterModel(mesa.Model):
             # links grow with use (share of the customer's local purchases carried)
             used = flow / np.where(budget_cus > 0, budget_cus, 1.0)
             self.vertical.value = inten + self.p.links.use_gain * used * (1 - inten)
-            member = F.n_memberships[: F.n] > 0
-            purchases_by_member = float(np.add.reduce(flow[member[cus] & ~member[sup]]))
-            self.step_stats["local_purchases"] = float(np.add.reduce(flow))
+            if self.observing:
+                member = F.n_memberships[: F.n] > 0
+                purchases_by_member = float(np.add.reduce(flow[member[cus] & ~member[sup]]))
+                self.step_stats["local_purchases"] = float(np.add.reduce(flow))
         else:
             self.step_stats["local_purchases"] = 0.0
         self.step_stats["member_purchases_from_nonmembers"] = purchases_by_member
@@ -513,7 +518,8 @@ class ClusterModel(mesa.Model):
             will = (F.coop[f] + p.trust.cooperation_weight * (mem.trust - p.trust.initial)
                     + p.clusters.alignment_weight * (align - p.clusters.neutral_alignment))
             coop = self.rng.random(len(f)) < will.clip(0.0, 1.0)
-            stats["cooperation_rate"] = np.count_nonzero(coop) / len(coop)  # = coop.mean()
+            if self.observing:
+                stats["cooperation_rate"] = np.count_nonzero(coop) / len(coop)  # = coop.mean()
             # meetings: each member works with a few co-members; trust before the meeting conditions learning
             li, lj = _segment_pick(self.rng, c, nc, p.trust.partners_observed)
             f_li, f_lj = f[li], f[lj]
@@ -581,12 +587,13 @@ class ClusterModel(mesa.Model):
             self._learn_cooperativeness(f, c, nc, coop, benefit - cost - leak_cost)
             # statistics (np.add.reduce is what ndarray.sum calls, without its Python wrapper)
             total = np.add.reduce
-            stats["moyens_gain"] = float(total(mo_net))
-            stats["pm_gain"] = float(total(pm.benefit - pm.cost))
-            stats["club_gain"] = float(total(cl.benefit - cl.cost))
-            nz = np.count_nonzero
-            stats["actions_attempted"] = float(nz(mo.attempted) + nz(pm.attempted) + nz(cl.attempted))
-            stats["actions_success"] = float(nz(mo.success) + nz(pm.success) + nz(cl.success))
+            if self.observing:
+                stats["moyens_gain"] = float(total(mo_net))
+                stats["pm_gain"] = float(total(pm.benefit - pm.cost))
+                stats["club_gain"] = float(total(cl.benefit - cl.cost))
+                nz = np.count_nonzero
+                stats["actions_attempted"] = float(nz(mo.attempted) + nz(pm.attempted) + nz(cl.attempted))
+                stats["actions_success"] = float(nz(mo.success) + nz(pm.success) + nz(cl.success))
             led["moyens_saving"] += float(total(mo.benefit))
             led["moyens_cost"] += float(total(mo.cost))
             led["pm_revenue"] += float(total(pm.benefit))
@@ -669,7 +676,8 @@ class ClusterModel(mesa.Model):
         leaked = row_mean(leak_gain)
         received_value = np.bincount(key, weights=leaked * cv[f], minlength=nk)
         leak_cost[participant] = received_value[key_part] / np.maximum(n_part[key_part], 1)
-        self.step_stats["knowledge_leaked"] = float(np.add.reduce(leaked))
+        if self.observing:
+            self.step_stats["knowledge_leaked"] = float(np.add.reduce(leaked))
         return leak_gain, leak_cost
 
     def _learn_cooperativeness(self, f, c, nc, coop, payoff) -> None:
@@ -703,9 +711,10 @@ class ClusterModel(mesa.Model):
             diff = F.cap.take(b, axis=0) - F.cap.take(a, axis=0)
             spill = (segment_sum(a, rate * np.maximum(0.0, diff), F.n)
                      + segment_sum(b, rate * np.maximum(0.0, -diff), F.n))
-        nonmember = F.n_memberships[: F.n] == 0
-        spill_nonmembers = row_mean(spill[: F.n].compress(nonmember, axis=0))
-        self.step_stats["spillover_nonmembers"] = float(np.add.reduce(spill_nonmembers))
+        if self.observing:
+            nonmember = F.n_memberships[: F.n] == 0
+            spill_nonmembers = row_mean(spill[: F.n].compress(nonmember, axis=0))
+            self.step_stats["spillover_nonmembers"] = float(np.add.reduce(spill_nonmembers))
         old_idx = F.capidx[rows]  # a copy (fancy index)
         cap = (F.cap.take(rows, axis=0) * (1 - p.learning.capability_obsolescence) + gain.take(rows, axis=0)
                + spill.take(rows, axis=0))
