@@ -367,10 +367,10 @@ class RunStore:
         path = Path(path)
         if not isinstance(identity, str) or not identity:
             raise ValueError("identity must be a non-empty string (the experiment's hash)")
-        text = json.dumps({"identity": identity, "experiment": experiment}, indent=2, allow_nan=False)
         if (path / EXPERIMENT_FILE).exists():
             cls._check_identity(path, identity)
             return cls.open(path)
+        text = json.dumps({"identity": identity, "experiment": experiment}, indent=2, allow_nan=False)
         if path.exists():
             if not path.is_dir():
                 raise StoreMismatchError(f"{path}: exists and is not a folder; results are never mixed "

@@ -22,7 +22,7 @@ from typing import Any
 
 from clustersim.engine.evaluate import Chunk, ChunkResult, RunTask, evaluate_chunk
 from clustersim.engine.spec import Experiment
-from clustersim.engine.store import RunStore
+from clustersim.engine.store import EXPERIMENT_FILE, RunStore
 from clustersim.output import git_commit, package_versions
 from clustersim.runner import _pool_context, default_workers
 
@@ -144,9 +144,11 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
             "versions": package_versions(), "git": git_commit(), "workers": workers,
             "executor": type(executor).__name__, "chunk_size": fixed or f"adaptive, about {task_seconds} s",
             "source": experiment.source}
-    store.write_metadata({**store.read_metadata(), "experiment": experiment.resolved(),
-                          "identity": experiment.identity(), "root_seed": experiment.spec.seed,
-                          "source": experiment.source, "last_session": meta})
+    # the resolved experiment itself is in experiment.json (for a 14,336-point study, 9 MB: not copied here)
+    previous = store.read_metadata()
+    previous.pop("experiment", None)  # written by earlier versions
+    store.write_metadata({**previous, "experiment_file": EXPERIMENT_FILE, "identity": experiment.identity(),
+                          "root_seed": experiment.spec.seed, "source": experiment.source, "last_session": meta})
     for result in executor.map_unordered(evaluate_chunk, chunks):
         store.write_chunk(result.index_rows, result.outputs, result.timeseries)
         if adaptive is not None:
