@@ -73,3 +73,26 @@ def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dy
         summarise_model(too_late, 30)
     with pytest.raises(ValueError, match="record_from"):
         ClusterModel(scenario, record_from=-1)
+
+
+@pytest.mark.parametrize("name", ["baseline", "full_support"])
+def test_a_model_without_agent_views_has_the_same_dynamics_and_results(name):
+    """Sweeps build models with agents=False (no Firm/Cluster Mesa agents): nothing in the dynamics, the
+    indicators or the summary reads the views, so every number is the same."""
+    from clustersim.agents import Cluster, Firm
+
+    scenario = load_scenario(CONFIGS / f"{name}.yaml", ["simulation.n_firms=120", "simulation.steps=30"])
+    with_views = ClusterModel(scenario, rng=replication_seed(11, 1))
+    without = ClusterModel(scenario, rng=replication_seed(11, 1), agents=False)
+    with_views.run()
+    without.run()
+    assert with_views.timeseries().equals(without.timeseries())
+    assert np.array_equal(with_views.firms.cap[: with_views.firms.n], without.firms.cap[: without.firms.n])
+    a, b = summarise_model(with_views, 30), summarise_model(without, 30)
+    assert all((np.isnan(v) and np.isnan(b[k])) or b[k] == v for k, v in a.items())
+    # the views exist (one per living firm and live cluster) only where asked for
+    assert len(with_views.agents_by_type[Firm]) == len(with_views.alive_rows) > 0
+    assert len(with_views.agents_by_type[Cluster]) == len(with_views.live_clusters) > 0
+    assert len(without.agents) == 0
+    with pytest.raises(RuntimeError, match="agents=False"):
+        without.firm(int(without.alive_rows[0]))
