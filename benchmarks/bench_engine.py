@@ -55,8 +55,8 @@ def _experiment(folder: Path, fn: str, runs: int, work: int) -> Path:
 
 
 def _sweep(exp: Path, out: Path, workers: int) -> float:
-    from clustersim.engine.spec import load_experiment
-    from clustersim.engine.sweep import LocalExecutor, run_sweep
+    from clustersim.experiment.spec import load_experiment
+    from clustersim.experiment.sweep import LocalExecutor, run_sweep
 
     t0 = time.perf_counter()
     report = run_sweep(load_experiment(exp), out, executor=LocalExecutor(workers))
@@ -66,8 +66,8 @@ def _sweep(exp: Path, out: Path, workers: int) -> float:
 
 def _peak_rss_mib_of_sweep(exp: Path, out: Path) -> float:
     code = (f"import resource, sys; sys.path.insert(0, {str(HERE)!r})\n"
-            "from clustersim.engine.spec import load_experiment\n"
-            "from clustersim.engine.sweep import LocalExecutor, run_sweep\n"
+            "from clustersim.experiment.spec import load_experiment\n"
+            "from clustersim.experiment.sweep import LocalExecutor, run_sweep\n"
             f"run_sweep(load_experiment({str(exp)!r}), {str(out)!r}, executor=LocalExecutor(1))\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    import clustersim.engine.sweep  # noqa: F401 - imported before any timing (import costs are not per run)
+    import clustersim.experiment.sweep  # noqa: F401 - imported before any timing (import costs are not per run)
 
     cores = len(os.sched_getaffinity(0))
     work = _calibrate(args.ms)

@@ -17,8 +17,8 @@ import tracemalloc
 
 from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario, BoltzmannWealth
 
-from clustersim.config import Scenario
 from clustersim.model import ClusterModel
+from clustersim.scenario.schema import Scenario
 
 
 def _boltzmann(n: int, steps: int, seed: int) -> tuple[float, int]:

@@ -51,11 +51,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from clustersim.engine.designs import run_seed
-    from clustersim.engine.evaluate import clustersim_model
-    from clustersim.engine.sweep import LocalExecutor
-    from clustersim.runner import default_workers
-    from clustersim.sensitivity import SensitivitySpec, resolve_study, run_sensitivity, write_sensitivity
+    from clustersim.experiment.designs import run_seed
+    from clustersim.experiment.evaluate import clustersim_model
+    from clustersim.experiment.executors import default_workers
+    from clustersim.experiment.sweep import LocalExecutor
+    from clustersim.reports.sensitivity import write_sensitivity
+    from clustersim.studies.sensitivity import SensitivitySpec, resolve_study, run_sensitivity
 
     root = Path(__file__).resolve().parent.parent
     workers = args.workers or default_workers()

@@ -33,7 +33,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def _server_side(scenario: Path, steps: int) -> tuple[float, float]:
     """Median seconds of a model step alone, and of a step with the page's figures drawn (what the server
     does: the page's own panel functions, outside the browser)."""
-    from clustersim.viz import ExploreModel, components
+    from clustersim.app.viz import ExploreModel, components
 
     bare, full = [], []
     m = ExploreModel(str(scenario))
@@ -86,7 +86,8 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "clustersim.cli", "viz", str(args.scenario), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "clustersim.app.cli", "viz", str(args.scenario),
+                             "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:

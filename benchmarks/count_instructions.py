@@ -31,8 +31,12 @@ WORKLOAD = r"""
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])  # the tree under test, before the installed (editable) package
-from clustersim.engine.evaluate import clustersim_model
-from clustersim.scenario_io import load_scenario, scenario_to_dict
+try:  # this tree's layout, or a reference from before clustersim 0.2
+    from clustersim.experiment.evaluate import clustersim_model
+    from clustersim.scenario.io import load_scenario, scenario_to_dict
+except ImportError:
+    from clustersim.engine.evaluate import clustersim_model
+    from clustersim.scenario_io import load_scenario, scenario_to_dict
 params = scenario_to_dict(load_scenario(sys.argv[2], ["simulation.n_firms=200", "simulation.steps=40"]))
 for i in range(int(sys.argv[3])):
     clustersim_model(params, np.random.SeedSequence([2026, i]))

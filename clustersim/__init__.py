@@ -15,79 +15,70 @@ Notebook use::
     results.timeseries(); results.summary()
     report = cs.sweep("experiments/my_sweep.yaml", "results/my_sweep", workers=2)   # resumable
     cs.RunStore.open("results/my_sweep").outputs()
+
+The package is layered (docs/ARCHITECTURE.md): ``util`` < ``scenario`` < ``model`` < ``experiment`` <
+``studies`` | ``plots`` < ``reports`` < ``app``; each imports only from the layers below it.
 """
 
-from clustersim.agents import Cluster, Firm
-from clustersim.config import Scenario
-from clustersim.engine.spec import load_experiment
-from clustersim.engine.store import RunStore
-from clustersim.engine.sweep import sweep
-from clustersim.indicators import FAMILIES, INDICATORS, by_family
-from clustersim.model import ClusterModel, NoPolicy, Policy
-from clustersim.output import write_results
-from clustersim.runner import RunResult, ScenarioResults, replication_seed, run_replication, run_scenario
-from clustersim.scenario_io import (
-    ScenarioError,
-    apply_overrides,
-    load_scenario,
-    scenario_from_dict,
-    scenario_hash,
-    scenario_to_dict,
-)
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-__all__ = [  # names in _LAZY below are imported on first use (SALib and the comparison code are not needed
-    # by every command)
-    "FAMILIES",
-    "INDICATORS",
-    "Cluster",
-    "ClusterModel",
-    "DaskExecutor",
-    "Firm",
-    "LocalExecutor",
-    "NoPolicy",
-    "Policy",
-    "RunResult",
-    "RunStore",
-    "Scenario",
-    "ScenarioError",
-    "ScenarioResults",
-    "SensitivitySpec",
-    "apply_overrides",
-    "by_family",
-    "compare_scenarios",
-    "load_experiment",
-    "load_scenario",
-    "load_sensitivity",
-    "replication_seed",
-    "resolve_study",
-    "run_replication",
-    "run_scenario",
-    "run_sensitivity",
-    "scenario_from_dict",
-    "scenario_hash",
-    "scenario_to_dict",
-    "sweep",
-    "write_results",
-    "write_sensitivity",
-]
+from clustersim import _compat
 
-_LAZY = {
-    "compare_scenarios": "clustersim.compare",
-    "SensitivitySpec": "clustersim.sensitivity",
-    "load_sensitivity": "clustersim.sensitivity",
-    "resolve_study": "clustersim.sensitivity",
-    "run_sensitivity": "clustersim.sensitivity",
-    "write_sensitivity": "clustersim.sensitivity",
-    "LocalExecutor": "clustersim.engine.sweep",
-    "DaskExecutor": "clustersim.engine.sweep",
+__version__ = "0.2.0"
+
+#: every public name and the module that holds it, imported on first use (``import clustersim`` loads no
+#: numerical, plotting or storage library)
+_EXPORTS: dict[str, str] = {
+    "FAMILIES": "clustersim.model.indicators",
+    "INDICATORS": "clustersim.model.indicators",
+    "by_family": "clustersim.model.indicators",
+    "Cluster": "clustersim.model.agents",
+    "Firm": "clustersim.model.agents",
+    "ClusterModel": "clustersim.model.model",
+    "NoPolicy": "clustersim.model.policy.base",
+    "Policy": "clustersim.model.policy.base",
+    "Scenario": "clustersim.scenario.schema",
+    "ScenarioError": "clustersim.scenario.io",
+    "apply_overrides": "clustersim.scenario.io",
+    "load_scenario": "clustersim.scenario.io",
+    "scenario_from_dict": "clustersim.scenario.io",
+    "scenario_hash": "clustersim.scenario.io",
+    "scenario_to_dict": "clustersim.scenario.io",
+    "replication_seed": "clustersim.experiment.seeds",
+    "RunResult": "clustersim.experiment.runner",
+    "ScenarioResults": "clustersim.experiment.runner",
+    "run_replication": "clustersim.experiment.runner",
+    "run_scenario": "clustersim.experiment.runner",
+    "load_experiment": "clustersim.experiment.spec",
+    "RunStore": "clustersim.experiment.store",
+    "sweep": "clustersim.experiment.sweep",
+    "LocalExecutor": "clustersim.experiment.sweep",
+    "DaskExecutor": "clustersim.experiment.sweep",
+    "write_results": "clustersim.reports.run",
+    "compare_scenarios": "clustersim.studies.compare",
+    "SensitivitySpec": "clustersim.studies.sensitivity",
+    "load_sensitivity": "clustersim.studies.sensitivity",
+    "resolve_study": "clustersim.studies.sensitivity",
+    "run_sensitivity": "clustersim.studies.sensitivity",
+    "write_sensitivity": "clustersim.reports.sensitivity",
 }
 
+# constants, then classes, then functions (the order ruff's RUF022 keeps)
+__all__ = sorted(_EXPORTS, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+_compat.install()
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
     raise AttributeError(f"module 'clustersim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

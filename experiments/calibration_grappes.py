@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clustersim.calibration import compare_with_facts, plot_calibration, programme_metrics
-from clustersim.runner import run_scenario
-from clustersim.scenario_io import load_scenario
+from clustersim.experiment.runner import run_scenario
+from clustersim.plots.calibration import plot_calibration
+from clustersim.scenario.io import load_scenario
+from clustersim.studies.calibration import compare_with_facts, programme_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 

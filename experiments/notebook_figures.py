@@ -30,8 +30,8 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
 import clustersim as cs  # noqa: E402
-from clustersim.compare import compare_scenarios  # noqa: E402
-from clustersim.plots_explore import plot_cluster_trust, plot_paired_runs  # noqa: E402
+from clustersim.plots.explore import plot_cluster_trust, plot_paired_runs  # noqa: E402
+from clustersim.studies.compare import compare_scenarios  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {
@@ -96,9 +96,9 @@ def figure_02() -> Any:
 
 def figure_03() -> Any:
     """Notebook 03's Morris screening: μ* against σ for the share of firms in clusters."""
-    from clustersim.engine.sweep import LocalExecutor
-    from clustersim.plots_sensitivity import plot_morris
-    from clustersim.sensitivity import SensitivitySpec, resolve_study, run_sensitivity
+    from clustersim.experiment.sweep import LocalExecutor
+    from clustersim.plots.sensitivity import plot_morris
+    from clustersim.studies.sensitivity import SensitivitySpec, resolve_study, run_sensitivity
 
     names = ["SEED", "N_FIRMS", "QUARTERS", "MORRIS_TRAJECTORIES", "OUTPUTS", "MORRIS_FACTORS"]
     seed, n_firms, quarters, trajectories, outputs, factors = _need(notebook_constants(NOTEBOOKS["03"]), names, "03")

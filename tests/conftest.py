@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, small_scenario
 
-from clustersim.config import Scenario
+from clustersim.scenario.schema import Scenario
 
 
 @pytest.fixture

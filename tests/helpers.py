@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clustersim.config import Scenario
 from clustersim.model import ClusterModel
+from clustersim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,5 +54,5 @@ def quiet_model(n_firms: int = 40, seed: int = 1, params: dict | None = None) ->
 def add_cluster(model: ClusterModel, members) -> int:
     """Create a cluster of the given firm rows with all three orientations at full intensity."""
     members = [int(x) for x in members]
-    return model._create_cluster(members[0], np.array(members[1:], dtype=np.int64),
+    return model.create_cluster(members[0], np.array(members[1:], dtype=np.int64),
                                  np.ones((len(members) - 1, 3)), purpose=0)

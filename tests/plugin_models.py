@@ -27,7 +27,7 @@ def fails_above(params, seed):
 
 def ishigami_failing_high_x1(params, seed):
     """The Ishigami function, failing on design points whose x1 exceeds 2.8 (missing points for the analysis)."""
-    from clustersim.analytic import ishigami
+    from clustersim.studies.analytic import ishigami
 
     if params["x1"] > 2.8:
         raise RuntimeError(f"x1 = {params['x1']} is too large for this model")

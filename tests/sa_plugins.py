@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from clustersim.analytic import ishigami
+from clustersim.studies.analytic import ishigami
 
 #: while this environment variable is set, :func:`ishigami_fails_high_x1` fails where x1 > 3.0
 FAIL_ENV = "CLUSTERSIM_SA_TEST_FAIL"

@@ -1,4 +1,4 @@
-"""clustersim.calibration: the programme metrics measure what docs/calibration.md says, on constructed tables
+"""clustersim.studies.calibration: the programme metrics measure what docs/calibration.md says, on constructed tables
 and on a short real run of configs/call_for_projects.yaml."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from clustersim.calibration import GRAPPES_FACTS, compare_with_facts, plot_calibration, programme_metrics  # noqa: E402
-from clustersim.runner import run_scenario  # noqa: E402
-from clustersim.scenario_io import load_scenario  # noqa: E402
+from clustersim.experiment.runner import run_scenario  # noqa: E402
+from clustersim.plots.calibration import plot_calibration  # noqa: E402
+from clustersim.scenario.io import load_scenario  # noqa: E402
+from clustersim.studies.calibration import GRAPPES_FACTS, compare_with_facts, programme_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

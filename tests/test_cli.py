@@ -1,4 +1,4 @@
-"""The command line, tested in-process through ``clustersim.cli.main``."""
+"""The command line, tested in-process through ``clustersim.app.cli.main``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clustersim.cli import main
-from clustersim.config import Scenario
-from clustersim.scenario_io import load_scenario
+from clustersim.app.cli import main
+from clustersim.scenario.io import load_scenario
+from clustersim.scenario.schema import Scenario
 
 SMALL = ["--set", "simulation.n_firms=40", "--steps", "6", "--replications", "2", "--workers", "1", "-q"]
 
@@ -129,8 +129,8 @@ def test_unwritable_out_is_refused_before_running(tmp_path, scenario_file, capsy
 
 def test_default_folder_taken_meanwhile_gets_a_new_name(tmp_path, scenario_file, monkeypatch, capsys):
     """Two runs started in the same second: the second one's results go to the next free name."""
-    import clustersim.cli as cli
-    import clustersim.output as output
+    import clustersim.app.cli as cli
+    import clustersim.reports.run as output
 
     real_new = output.new_results_dir
     monkeypatch.chdir(tmp_path)
@@ -221,7 +221,7 @@ def test_template_round_trips(tmp_path, capsys):
 
 
 def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_file, monkeypatch, capsys):
-    import clustersim.runner as runner
+    import clustersim.experiment.runner as runner
 
     real = runner.ClusterModel
 

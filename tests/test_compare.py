@@ -14,11 +14,14 @@ from helpers import small_scenario
 from matplotlib.figure import Figure
 from scipy import stats
 
-import clustersim.compare as compare
-from clustersim.compare import Comparison, compare_scenarios, plot_bands, plot_differences, write_comparison
-from clustersim.indicators import INDICATORS
-from clustersim.output import OutputExistsError
-from clustersim.scenario_io import scenario_hash
+import clustersim.reports.compare as compare_report
+import clustersim.studies.compare as compare
+from clustersim.model.indicators import INDICATORS
+from clustersim.plots.compare import plot_bands, plot_differences
+from clustersim.reports.compare import write_comparison
+from clustersim.scenario.io import scenario_hash
+from clustersim.studies.compare import Comparison, compare_scenarios
+from clustersim.util.atomic import OutputExistsError
 
 R = 4
 SEED = 7
@@ -257,27 +260,27 @@ def test_write_comparison_refuses_an_existing_folder(tmp_path, comp):
 
 
 def test_a_crash_while_writing_leaves_nothing_behind(tmp_path, comp, monkeypatch):
-    real = compare._write_all
+    real = compare_report._write_all
 
     def crash(c, d, **kw):
         real(c, d, **kw)  # everything written, then the process "dies" before the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare, "_write_all", crash)
+    monkeypatch.setattr(compare_report, "_write_all", crash)
     with pytest.raises(KeyboardInterrupt):
         write_comparison(comp, tmp_path / "cmp", figures=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_folder_appearing_while_writing_is_not_replaced(tmp_path, comp, monkeypatch):
-    real = compare._write_all
+    real = compare_report._write_all
     target = tmp_path / "cmp"
 
     def race(c, d, **kw):
         real(c, d, **kw)
         target.mkdir()  # another process takes the name (an empty folder) before the rename
 
-    monkeypatch.setattr(compare, "_write_all", race)
+    monkeypatch.setattr(compare_report, "_write_all", race)
     with pytest.raises(OutputExistsError):
         write_comparison(comp, target, figures=False)
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"] and list(target.iterdir()) == []

@@ -8,9 +8,9 @@ import pytest
 from helpers import ROOT
 
 from clustersim import load_scenario, run_scenario
-from clustersim.cli import BASELINE_DESCRIPTION, BASELINE_HEADER
-from clustersim.config import Scenario
-from clustersim.scenario_io import render_documented_yaml
+from clustersim.app.cli import BASELINE_DESCRIPTION, BASELINE_HEADER
+from clustersim.scenario.io import render_documented_yaml
+from clustersim.scenario.schema import Scenario
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 

@@ -16,8 +16,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from clustersim.cli import main  # noqa: E402
-from clustersim.engine.store import RunStore  # noqa: E402
+from clustersim.app.cli import main  # noqa: E402
+from clustersim.experiment.store import RunStore  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -84,7 +84,7 @@ def test_killed_worker_mid_sweep_loses_nothing(tmp_path, cluster):
     exp_file.write_text(EXPERIMENT.format(fn="slow_noisy_sum", reps=12))
     reference, out = tmp_path / "ref", tmp_path / "out"
     assert main(["sweep", str(exp_file), "--out", str(reference), "-w", "2", "-q"]) == 0
-    cmd = [sys.executable, "-m", "clustersim.cli", "sweep", str(exp_file), "--out", str(out),
+    cmd = [sys.executable, "-m", "clustersim.app.cli", "sweep", str(exp_file), "--out", str(out),
            "--executor", "dask", "--scheduler", cluster["address"], "-q"]
     sweep = subprocess.Popen(cmd, env=cluster["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
@@ -104,7 +104,7 @@ def test_killed_worker_mid_sweep_loses_nothing(tmp_path, cluster):
 
 SENSITIVITY = """\
 name: dask_sobol
-model: clustersim.analytic:ishigami
+model: clustersim.studies.analytic:ishigami
 method: sobol
 samples: 512
 seed: 42
@@ -117,7 +117,7 @@ factors: {x1: [-3.141592653589793, 3.141592653589793], x2: [-3.141592653589793, 
 
 def test_sensitivity_on_dask_recovers_ishigami_and_equals_the_local_analysis(tmp_path, cluster):
     """Completion order on a real Dask cluster does not matter: identical indices, and the analytic ones."""
-    from clustersim.analytic import ishigami_indices
+    from clustersim.studies.analytic import ishigami_indices
 
     study = tmp_path / "s.yaml"
     study.write_text(SENSITIVITY)

@@ -1,4 +1,4 @@
-"""Design points of a sweep and the seeding rule of its runs (clustersim.engine.designs)."""
+"""Design points of a sweep and the seeding rule of its runs (clustersim.experiment.designs)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clustersim.config import Scenario
-from clustersim.engine.designs import (
+from clustersim.experiment.designs import (
     POINT_ID,
     DesignError,
     Factor,
@@ -23,8 +22,9 @@ from clustersim.engine.designs import (
     run_table,
     validate_factors,
 )
-from clustersim.runner import replication_seed
-from clustersim.scenario_io import scenario_hash
+from clustersim.experiment.seeds import replication_seed
+from clustersim.scenario.io import scenario_hash
+from clustersim.scenario.schema import Scenario
 
 # --------------------------------------------------------------------------------------------------------
 # Full factorial

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import clustersim
-import clustersim.orientations as orientations_module
-from clustersim.config import iter_parameters
-from clustersim.indicators import INDICATORS
+import clustersim.model.orientations as orientations_module
 from clustersim.model import POLICY_PHASES
-from clustersim.orientations import ORIENTATIONS
-from clustersim.scenario_io import render_parameter_table_markdown
+from clustersim.model.indicators import INDICATORS
+from clustersim.model.orientations import ORIENTATIONS
+from clustersim.scenario.io import render_parameter_table_markdown
+from clustersim.scenario.schema import iter_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -24,7 +24,7 @@ README = ROOT / "README.md"
 START = "<!-- parameter-table:start -->"
 END = "<!-- parameter-table:end -->"
 REGENERATE = (
-    ".venv/bin/python -c \"from clustersim.scenario_io import render_parameter_table_markdown as r; print(r())\""
+    ".venv/bin/python -c \"from clustersim.scenario.io import render_parameter_table_markdown as r; print(r())\""
 )
 PARAMETER_PATHS = [path for path, _ in iter_parameters()]
 
@@ -55,7 +55,8 @@ def test_parameter_table_is_the_generated_one(odd):
 # (b) indicators ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(INDICATORS))
 def test_every_indicator_is_documented(odd, name):
-    assert f"`{name}`" in odd, f"indicator {name!r} (clustersim.indicators.INDICATORS) is missing from docs/ODD.md"
+    assert f"`{name}`" in odd, (f"indicator {name!r} (clustersim.model.indicators.INDICATORS) is "
+                                  "missing from docs/ODD.md")
 
 
 @pytest.mark.parametrize("name", list(INDICATORS))
@@ -74,7 +75,8 @@ def test_indicator_rows_match_family_unit_and_definition(odd, name):
 # (c) parameters ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", PARAMETER_PATHS)
 def test_every_parameter_is_documented(odd, path):
-    assert f"`{path}`" in odd, f"parameter {path!r} (clustersim.config.iter_parameters) is missing from docs/ODD.md"
+    assert f"`{path}`" in odd, (f"parameter {path!r} (clustersim.scenario.schema.iter_parameters) is "
+                                  "missing from docs/ODD.md")
 
 
 def _expand_braces(token: str) -> list[str]:
@@ -105,7 +107,7 @@ def test_no_stale_parameter_paths(odd):
             continue  # file names (clusters.parquet, orientations.py)
         head, _, rest = token.partition(".")
         if head == "orientations" and hasattr(orientations_module, rest):
-            continue  # a function of clustersim/orientations.py
+            continue  # a function of clustersim/model/orientations.py
         if not all(_names_a_parameter(t) for t in _expand_braces(token)):
             stale.add(token)
     assert not stale, f"docs/ODD.md names parameters the schema does not have: {sorted(stale)}"

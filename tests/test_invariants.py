@@ -38,10 +38,10 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from clustersim.agents import Cluster, Firm
-from clustersim.config import Scenario, iter_parameters
-from clustersim.indicators import INDICATORS
 from clustersim.model import ClusterModel
+from clustersim.model.agents import Cluster, Firm
+from clustersim.model.indicators import INDICATORS
+from clustersim.scenario.schema import Scenario, iter_parameters
 
 TOL = 1e-12
 

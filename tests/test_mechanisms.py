@@ -15,10 +15,8 @@ from helpers import add_cluster, make_scenario, quiet_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustersim.config import CriticalMass, Scenario
 from clustersim.model import ClusterModel
-from clustersim.network import PairStore, segment_max, segment_sum
-from clustersim.orientations import (
+from clustersim.model.orientations import (
     ActionContext,
     club_action,
     cognitive_learning_factor,
@@ -27,6 +25,9 @@ from clustersim.orientations import (
     pooled_cost_per_contributor,
     products_markets_action,
 )
+from clustersim.model.pairs import PairStore
+from clustersim.scenario.schema import CriticalMass, Scenario
+from clustersim.util.arrays import segment_max, segment_sum
 
 # --------------------------------------------------------------------------------------------------------
 # helpers

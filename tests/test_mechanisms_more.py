@@ -124,7 +124,7 @@ def test_leakage_feeds_capability_gains_and_net_benefits_in_the_model():
         m.firms.coop[free_riders] = 0.0  # willingness 0: never contribute, never take part in the club
         add_cluster(m, contributors + free_riders)
         m._collective_actions()
-        out[rate] = (m._club_gain.copy(), m.firms.cluster_net[: m.firms.n].copy())
+        out[rate] = (m.club_gain.copy(), m.firms.cluster_net[: m.firms.n].copy())
     (g0, net0), (g1, net1) = out[0.0], out[0.5]
     assert g0[contributors].sum() > 0  # the club ran and its participants learned
     np.testing.assert_array_equal(g0[free_riders], 0.0)  # without leakage free-riders learn nothing
@@ -150,7 +150,7 @@ def _spill_model(contact: float):
     F.cap[c] = 0.2
     m.horizontal.slots(np.array([a]), np.array([b]), 0.5, m.now)
     assert len(m.horizontal) == 1
-    m._club_gain = np.zeros((F.n, m.K))  # no club learning this quarter: spillovers only
+    m.club_gain = np.zeros((F.n, m.K))  # no club learning this quarter: spillovers only
     return m, a, b, c
 
 
@@ -447,13 +447,13 @@ def test_unfunded_cluster_yields_nothing():
     funded, _, _ = _coordinated()
     assert funded.ledger["moyens_saving"] > 0
     assert funded.ledger["pm_revenue"] > 0
-    assert funded._club_gain.sum() > 0
+    assert funded.club_gain.sum() > 0
     m, row, _ = _coordinated(params={"clusters.membership_fee": 0.0, "clusters.coordination_cost": 2.5})
     assert m.clusters.coordination[row] == 0.0
     assert m.ledger["coordination_spending"] == 0.0
     assert m.ledger["moyens_saving"] == 0.0
     assert m.ledger["pm_revenue"] == 0.0
-    np.testing.assert_array_equal(m._club_gain, 0.0)
+    np.testing.assert_array_equal(m.club_gain, 0.0)
 
 
 # --------------------------------------------------------------------------------------------------------

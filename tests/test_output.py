@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from helpers import small_scenario
 
-import clustersim.output as output
+import clustersim.reports.run as output
 from clustersim import replication_seed, run_scenario, write_results
-from clustersim.output import OutputExistsError, new_results_dir
+from clustersim.reports.run import new_results_dir
+from clustersim.util.atomic import OutputExistsError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The notebooks' figures (clustersim.plots_explore) on real small runs: each returns a Figure whose plotted data
+"""The notebooks' figures (clustersim.plots.explore) on real small runs: each returns a Figure whose plotted data
 are the input table's, built without pyplot state, and bad input raises a ValueError that says what is wrong."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from helpers import ROOT  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import clustersim as cs  # noqa: E402
-from clustersim import plots_explore as pe  # noqa: E402
-from clustersim.compare import compare_scenarios  # noqa: E402
+from clustersim.plots import explore as pe  # noqa: E402
+from clustersim.studies.compare import compare_scenarios  # noqa: E402
 
 SEED = 2026
 PNG = b"\x89PNG\r\n\x1a\n"

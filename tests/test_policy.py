@@ -3,7 +3,7 @@
 Every instrument is shown acting through the mechanism its registry entry (``policy.INSTRUMENTS``) documents
 -- a probability, a cost, a noise, a capability -- by comparing a seeded model that has it with an identical
 one that does not (or with the instrument's effect set to zero), or by setting the state up directly and
-calling the phase that acts. Scenarios are built with :func:`clustersim.scenario_io.scenario_from_dict`, so
+calling the phase that acts. Scenarios are built with :func:`clustersim.scenario.io.scenario_from_dict`, so
 that the ``Policy`` validator runs on each of them. Models are small (40-80 firms, at most 30 quarters).
 """
 
@@ -16,9 +16,9 @@ import pytest
 from helpers import QUIET, add_cluster
 
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel, NoPolicy
-from clustersim.orientations import cognitive_learning_factor
-from clustersim.policy import INSTRUMENTS, SPENDING_ITEMS, PublicPolicy, build_policy
-from clustersim.scenario_io import ScenarioError, scenario_from_dict
+from clustersim.model.orientations import cognitive_learning_factor
+from clustersim.model.policy.public import INSTRUMENTS, SPENDING_ITEMS, PublicPolicy, build_policy
+from clustersim.scenario.io import ScenarioError, scenario_from_dict
 
 # --------------------------------------------------------------------------------------------------------
 # helpers
@@ -139,7 +139,7 @@ def spy_consider(m: ClusterModel) -> list:
 def spy_create(m: ClusterModel) -> list:
     """Record (quarter, row, mode, initiator, founders, scores, purpose, locked_until) of every new cluster."""
     made = []
-    original = m._create_cluster
+    original = m.create_cluster
 
     def create(initiator, founders, scores, purpose, mode=MODE_BOTTOM_UP, locked_until=-1):
         row = original(initiator, founders, scores, purpose, mode=mode, locked_until=locked_until)
@@ -147,7 +147,7 @@ def spy_create(m: ClusterModel) -> list:
                      purpose, locked_until))
         return row
 
-    m._create_cluster = create
+    m.create_cluster = create
     return made
 
 
@@ -166,7 +166,7 @@ def test_registry_lists_every_instrument_of_the_schema_with_phase_cost_and_mecha
 
 def test_baseline_without_policy_uses_nopolicy_and_spends_nothing():
     """No instrument, mode 'none': NoPolicy, no public money, empty spending ledger, policy counters at 0."""
-    from clustersim.runner import spending_table
+    from clustersim.model.tables import spending_table
 
     s = policy_scenario(60, budget=1000.0, steps=20)  # a budget alone is no public action
     assert not s.policy.active
@@ -216,8 +216,8 @@ def test_awareness_campaign_multiplies_reached_firms_chances_by_one_plus_boost()
     assert spent(m, "awareness", step=1) == pytest.approx(0.5 * len(outside))
     for now, factor in ((1, 3.0), (3, 3.0), (4, 1.0)):
         m.now = now
-        np.testing.assert_array_equal(m._awareness(outside), factor)
-        np.testing.assert_array_equal(m._awareness(np.array(members)), 1.0)
+        np.testing.assert_array_equal(m.awareness(outside), factor)
+        np.testing.assert_array_equal(m.awareness(np.array(members)), 1.0)
     m.now = 1
     m.run(4)  # quarters 2-5: the next campaign is at quarter 5 (period 4)
     assert (rows_of(m, "awareness")["step"].unique() == [1, 5]).all()
@@ -681,7 +681,7 @@ def test_support_structures_relieve_pooled_fixed_cost_and_boost_club_learning_of
     fixed = m.p.orientations.moyens.pooled_fixed_cost
     assert m.clusters.orient[a, 0] == 1.0
     assert ctrl.ledger["moyens_cost"] - m.ledger["moyens_cost"] == pytest.approx(0.5 * fixed)
-    gain, gain0 = m._club_gain, ctrl._club_gain
+    gain, gain0 = m.club_gain, ctrl.club_gain
     members_a, members_b = np.arange(10), np.arange(10, 20)
     assert gain0[members_a].sum() > 0 and gain0[members_b].sum() > 0
     np.testing.assert_allclose(gain[members_a], 1.5 * gain0[members_a], rtol=1e-12)
@@ -717,13 +717,13 @@ def test_exchange_pairs_supported_clusters_whose_facilitator_qualities_converge(
     C.facilitator_quality[[a, b, c]] = [1.0, 2.0, 1.5]
     m.now = 1
     m.policy.act(m, "start")  # the budget year opens
-    m._club_gain = np.zeros((F.n, m.K))
+    m.club_gain = np.zeros((F.n, m.K))
     m.policy.exchange(m)
     assert C.facilitator_quality[a] == pytest.approx(1.0 + 0.3 * (2.0 - 1.0))
     assert C.facilitator_quality[b] == 2.0
     assert C.facilitator_quality[c] == 1.5
     assert C.facilitator_quality[b] - C.facilitator_quality[a] == pytest.approx(0.7 * 1.0)
-    gain = m._club_gain
+    gain = m.club_gain
     assert (gain >= 0).all()
     assert gain[:8].sum() > 0 and gain[8:16].sum() > 0  # both sides learned from the other
     assert gain[16:].sum() == 0.0
@@ -763,7 +763,7 @@ def test_exchange_runs_every_period_quarters_and_raises_members_capabilities():
             supported_cluster(q, members)
         cap0 = q.firms.capidx[:16].copy()
         q.step()
-        gains[meetings] = (q._club_gain[:16].copy(), q.firms.capidx[:16] - cap0)
+        gains[meetings] = (q.club_gain[:16].copy(), q.firms.capidx[:16] - cap0)
     assert (gains[3][0] >= gains[0][0]).all() and gains[3][0].sum() > gains[0][0].sum()
     assert gains[3][1].sum() > gains[0][1].sum()
 
@@ -1329,7 +1329,7 @@ def test_policy_validator_refuses_inconsistent_policies_naming_the_field(policy,
 
 def test_treasury_splits_payments_by_shares_and_never_exceeds_a_budget():
     """Matched: paid as far as every co-funder can pay its share; independent: each pays while it can."""
-    from clustersim.policy import Treasury
+    from clustersim.model.policy.public import Treasury
 
     shares = np.array([0.5, 0.5, 0.0, 0.0])
     for rule, expected in (("matched", 20.0), ("independent", 10.0 + 40.0)):

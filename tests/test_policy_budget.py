@@ -3,7 +3,7 @@
 Hypothesis draws random *valid* policies (funder budgets, some zero; carry-over flags; the co-funding rule; a
 random subset of instruments with random parameters inside their schema bounds and random co-funding shares
 among the funders that have a budget; a constitution mode with its own costs; support and evaluation rules),
-builds each scenario through :func:`clustersim.scenario_io.scenario_from_dict` (so the validator runs) and
+builds each scenario through :func:`clustersim.scenario.io.scenario_from_dict` (so the validator runs) and
 steps the model by hand. After every step :meth:`SpendingChecker.after_step` verifies:
 
 1. never overspent: for every funder and budget year, the ledger's rows of that year sum to at most what
@@ -26,7 +26,7 @@ steps the model by hand. After every step :meth:`SpendingChecker.after_step` ver
    a co-funder is exhausted; under ``independent`` no funder pays more than its share of the request and a
    funder pays less only once its budget is exhausted; under both rules a reservation is every co-funder's
    full share of the amount granted (so that its settlement is paid in full);
-5. :func:`clustersim.runner.summarise_spending` (and a whole :func:`run_replication`) agree with the ledger.
+5. :func:`clustersim.experiment.runner.summarise_spending` (and a whole :func:`run_replication`) agree with the ledger.
 
 Plain unit tests of :class:`Treasury` follow. Examples are derandomised (``test_invariants.PROFILE``).
 """
@@ -45,11 +45,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from test_invariants import PROFILE, assert_balanced
 
-from clustersim.config import CONSTITUTION_MODES, FUNDER_NAMES, Scenario
+from clustersim.experiment.runner import run_replication
+from clustersim.experiment.summary import summarise_spending
 from clustersim.model import ClusterModel, NoPolicy
-from clustersim.policy import INSTRUMENTS, SPENDING_ITEMS, YEAR, PublicPolicy, Treasury
-from clustersim.runner import run_replication, spending_table, summarise_spending
-from clustersim.scenario_io import scenario_from_dict
+from clustersim.model.policy.public import INSTRUMENTS, SPENDING_ITEMS, YEAR, PublicPolicy, Treasury
+from clustersim.model.tables import spending_table
+from clustersim.scenario.io import scenario_from_dict
+from clustersim.scenario.schema import CONSTITUTION_MODES, FUNDER_NAMES, Scenario
 
 NF = len(FUNDER_NAMES)
 #: relative tolerance of every money comparison

@@ -1,6 +1,6 @@
 """Every shipped scenario (configs/*.yaml) does, in a run, what its header says of public policy.
 
-Each file is loaded with :func:`clustersim.scenario_io.load_scenario` and run once (300 firms, 40 quarters,
+Each file is loaded with :func:`clustersim.scenario.io.load_scenario` and run once (300 firms, 40 quarters,
 one seed; cached for the module). Generic checks (parametrised over every file, so files added later are
 covered): money only goes to configured items, from funders with a budget and a share, never beyond a
 funder's yearly budget; matched co-funding splits every payment by its shares; the constitution modes
@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from clustersim.config import FUNDER_NAMES, Policy, Scenario
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel
-from clustersim.policy import INSTRUMENTS, YEAR
-from clustersim.runner import spending_table
-from clustersim.scenario_io import load_scenario
+from clustersim.model.policy.public import INSTRUMENTS, YEAR
+from clustersim.model.tables import spending_table
+from clustersim.scenario.io import load_scenario
+from clustersim.scenario.schema import FUNDER_NAMES, Policy, Scenario
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 #: files with a policy section: they must stay comparable with the baseline (same region, same firms, ...)

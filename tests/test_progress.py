@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from clustersim.progress import LineProgress, make_progress
+from clustersim.util.progress import LineProgress, make_progress
 
 
 def test_plain_lines_when_not_a_terminal():

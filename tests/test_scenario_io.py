@@ -1,4 +1,4 @@
-"""Tests of clustersim.scenario_io: loading, error messages, overrides, rendering and hashing."""
+"""Tests of clustersim.scenario.io: loading, error messages, overrides, rendering and hashing."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustersim.config import Scenario, iter_parameters
-from clustersim.scenario_io import (
+from clustersim.scenario.io import (
     ScenarioError,
     apply_overrides,
     check_file,
@@ -24,6 +23,7 @@ from clustersim.scenario_io import (
     scenario_hash,
     scenario_to_dict,
 )
+from clustersim.scenario.schema import Scenario, iter_parameters
 
 VALID_YAML = """\
 name: small

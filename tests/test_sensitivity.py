@@ -1,4 +1,4 @@
-"""Global sensitivity analysis end to end: ``clustersim sensitivity`` and :mod:`clustersim.sensitivity`.
+"""Global sensitivity analysis end to end: ``clustersim sensitivity`` and :mod:`clustersim.studies.sensitivity`.
 
 The pipeline is validated on functions with known Sobol' indices (Ishigami, Sobol's G-function) run as plug-in
 models through the experiment engine: sequentially, on a local process pool and on Dask, with identical index
@@ -22,12 +22,12 @@ import pytest
 import sa_plugins
 from helpers import ROOT
 
-from clustersim import plots_sensitivity
-from clustersim.analytic import ISHIGAMI_A, g_function_indices, ishigami, ishigami_indices
-from clustersim.cli import main
-from clustersim.engine.store import RunStore, StoreMismatchError
-from clustersim.engine.sweep import LocalExecutor
-from clustersim.sensitivity import (
+from clustersim.app.cli import main
+from clustersim.experiment.store import RunStore, StoreMismatchError
+from clustersim.experiment.sweep import LocalExecutor
+from clustersim.reports import sensitivity as sensitivity_report
+from clustersim.studies.analytic import ISHIGAMI_A, g_function_indices, ishigami, ishigami_indices
+from clustersim.studies.sensitivity import (
     MIN_HALF_ROWS,
     MOVED,
     WIDE_INTERVAL,
@@ -38,11 +38,12 @@ from clustersim.sensitivity import (
     load_sensitivity,
     resolve_study,
     run_sensitivity,
-    write_sensitivity,
 )
 
+write_sensitivity = sensitivity_report.write_sensitivity
+
 PI = math.pi
-ISHIGAMI = "clustersim.analytic:ishigami"
+ISHIGAMI = "clustersim.studies.analytic:ishigami"
 FAILING = "sa_plugins:ishigami_fails_high_x1"
 X3 = {f"x{i}": [-PI, PI] for i in (1, 2, 3)}
 G6 = {f"x{i}": [0.0, 1.0] for i in range(1, 7)}
@@ -128,7 +129,7 @@ def dask_executor():
     """The Dask executor on a scheduler address: a LocalCluster of two single-threaded worker processes on
     127.0.0.1, set up as ``DaskExecutor()`` sets up its own (:func:`local_cluster_options`)."""
     distributed = pytest.importorskip("distributed")
-    from clustersim.engine.sweep import DaskExecutor, local_cluster_options
+    from clustersim.experiment.sweep import DaskExecutor, local_cluster_options
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **local_cluster_options())
     ex = DaskExecutor(cluster.scheduler_address)
@@ -169,7 +170,7 @@ def test_dask_gives_identical_tables(ishigami_cli, dask_executor, tmp_path):
 def test_dask_executor_own_cluster_stays_off_port_8787_and_on_localhost(tmp_path):
     # another program (or cluster) holding port 8787 made DaskExecutor() warn, an error here, or fail
     pytest.importorskip("distributed")
-    from clustersim.engine.sweep import DaskExecutor
+    from clustersim.experiment.sweep import DaskExecutor
 
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -194,7 +195,7 @@ def test_dask_executor_own_cluster_stays_off_port_8787_and_on_localhost(tmp_path
 
 
 def test_g_function_recovered_sequentially_and_on_dask_identically(dask_executor, tmp_path):
-    g = {"name": "g", "model": "clustersim.analytic:g_function", "seed": 2026, "factors": G6}
+    g = {"name": "g", "model": "clustersim.studies.analytic:g_function", "seed": 2026, "factors": G6}
     _, _, par = run(tmp_path / "seq", **g)  # in process, adaptive chunks
     _, report, remote = run(tmp_path / "dask", dask_executor, chunk_size=1000, **g)
     assert report.ok == 1024 * 8
@@ -302,8 +303,8 @@ def test_sobol_second_order_finds_the_x1_x3_interaction(tmp_path):
 
 def test_morris_screening_ranks_x3_below_x1_x2_and_draws_mu_star_sigma(tmp_path, monkeypatch):
     calls = []
-    real = plots_sensitivity.plot_morris
-    monkeypatch.setattr(plots_sensitivity, "plot_morris", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = sensitivity_report.plot_morris
+    monkeypatch.setattr(sensitivity_report, "plot_morris", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     study, report, res = run(tmp_path / "m", method="morris", samples=50)
     assert report.total == 50 * (3 + 1)
     idx = res.indices
@@ -382,7 +383,7 @@ def test_analysers_leave_warning_filters_and_the_global_numpy_rng_unchanged():
 
 
 def test_analyser_warnings_are_kept_in_the_note_not_raised(monkeypatch):
-    from clustersim import sensitivity
+    from clustersim.studies import sensitivity
 
     real = sensitivity._salib_rows
 
@@ -647,7 +648,8 @@ def test_model_import_failing_on_the_workers_is_named_as_such():
     study = resolve_study(spec(method="morris", samples=4), "<test>")
     index, values = runs_of(np.zeros((16, 1)))
     index["status"] = "failed"
-    index["error"] = f"ValueError: model {ISHIGAMI!r}: cannot import module 'clustersim.analytic' (No module...)"
+    index["error"] = (f"ValueError: model {ISHIGAMI!r}: cannot import module 'clustersim.studies.analytic' "
+                      "(No module...)")
     res = analyse(study, index, values[["run_id"]])
     assert any(n.startswith("every one of the 16 runs failed (run 0: ValueError: model") and "check its name" in n
                for n in res.notes), res.notes
@@ -749,7 +751,8 @@ BAD_FILES = [
     ({"factors": {"x1": {"bounds": [0, 1], "group": "a"}}, "method": "pawn"}, ["groups", "pawn"]),
     ({"sample": 64}, ["unknown key 'sample'"]),
     ({"model": "not_an_import_path"}, ["model", "not_an_import_path"]),
-    ({"model": "clustersim.analytic:no_such_function"}, ["model", "'clustersim.analytic'", "no function",
+    ({"model": "clustersim.studies.analytic:no_such_function"},
+     ["model", "'clustersim.studies.analytic'", "no function",
                                                          "'no_such_function'"]),
     ({"model": "no_such_package.models:f"}, ["model", "cannot import module 'no_such_package.models'"]),
     ({"model": None, "method": "morris", "samples": 4, "outputs": ["member_share_late"],
@@ -785,9 +788,10 @@ def test_factor_outside_a_parameter_range_is_refused_by_the_api(tmp_path):
 
 
 def test_unimportable_model_is_refused_before_anything_runs(tmp_path):
-    path = write_study(tmp_path / "s.yaml", model="clustersim.analytic:no_such_function")
-    with pytest.raises(SensitivityError, match=r"s\.yaml: model 'clustersim\.analytic:no_such_function': "
-                                               r"module 'clustersim\.analytic' has no function 'no_such_function'"):
+    path = write_study(tmp_path / "s.yaml", model="clustersim.studies.analytic:no_such_function")
+    with pytest.raises(SensitivityError, match=r"s\.yaml: model 'clustersim\.studies\.analytic:no_such_function': "
+                                               r"module 'clustersim\.studies\.analytic' has no function "
+                                               r"'no_such_function'"):
         load_sensitivity(path)
 
 

@@ -10,30 +10,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clustersim.analytic import g_function_indices, ishigami_indices
-from clustersim.cli import main
-from clustersim.engine.sweep import LocalExecutor
-from clustersim.sensitivity import (
+from clustersim.app.cli import main
+from clustersim.experiment.sweep import LocalExecutor
+from clustersim.reports.sensitivity import write_sensitivity
+from clustersim.studies.analytic import g_function_indices, ishigami_indices
+from clustersim.studies.sensitivity import (
     SensitivityError,
     SensitivitySpec,
     analyse,
     load_sensitivity,
     resolve_study,
     run_sensitivity,
-    write_sensitivity,
 )
 
 PI = math.pi
 
 
 def ishigami_spec(**kw) -> SensitivitySpec:
-    base = dict(name="ishigami", model="clustersim.analytic:ishigami", method="sobol", samples=1024, seed=42,
+    base = dict(name="ishigami", model="clustersim.studies.analytic:ishigami", method="sobol", samples=1024, seed=42,
                 outputs=["y"], factors={f"x{i}": [-PI, PI] for i in (1, 2, 3)})
     return SensitivitySpec.model_validate({**base, **kw})
 
 
 def g_spec(**kw) -> SensitivitySpec:
-    base = dict(name="g", model="clustersim.analytic:g_function", method="sobol", samples=1024, seed=7,
+    base = dict(name="g", model="clustersim.studies.analytic:g_function", method="sobol", samples=1024, seed=7,
                 outputs=["y"], factors={f"x{i}": [0.0, 1.0] for i in range(1, 7)})
     return SensitivitySpec.model_validate({**base, **kw})
 
@@ -91,7 +91,7 @@ def test_indices_use_replication_means(tmp_path):
     spec = ishigami_spec(samples=64, replications=2, overrides={"noise": 1.0})
     study = resolve_study(spec, "<test>")
     _, res = run_sensitivity(study, tmp_path / "m", executor=LocalExecutor(1))
-    from clustersim.engine.store import RunStore
+    from clustersim.experiment.store import RunStore
 
     store = RunStore.open(tmp_path / "m" / "runs")
     values = store.outputs()
@@ -128,7 +128,8 @@ def test_missing_points_are_reported_and_handled(tmp_path, method, kind):
 
 def test_cli_writes_tables_figures_and_report(tmp_path):
     study = tmp_path / "s.yaml"
-    study.write_text("name: cli_check\nmodel: clustersim.analytic:ishigami\nmethod: morris\nsamples: 10\nseed: 3\n"
+    study.write_text("name: cli_check\nmodel: clustersim.studies.analytic:ishigami\nmethod: morris\nsamples: 10\n"
+                     "seed: 3\n"
                      "outputs: [y]\nfactors: {x1: [-3.14, 3.14], x2: [-3.14, 3.14], x3: [-3.14, 3.14]}\n")
     out = tmp_path / "out"
     assert main(["sensitivity", str(study), "--out", str(out), "-q", "--workers", "1"]) == 0
@@ -147,7 +148,7 @@ def test_cli_writes_tables_figures_and_report(tmp_path):
     ("method: sobol\nsamples: 64\noutputs: []", "outputs"),
 ])
 def test_bad_study_files_are_refused_with_nothing_written(tmp_path, capsys, text, needle):
-    lines = {"name": "bad", "model": "clustersim.analytic:ishigami", "seed": "1", "outputs": "[y]",
+    lines = {"name": "bad", "model": "clustersim.studies.analytic:ishigami", "seed": "1", "outputs": "[y]",
              "factors": "{x1: [0, 1], x2: [0, 1], x3: [0, 1]}"}
     given = {line.split(":", 1)[0] for line in text.splitlines()}
     body = "\n".join(f"{k}: {v}" for k, v in lines.items() if k not in given) + "\n" + text + "\n"

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clustersim.engine.designs import run_seed
-from clustersim.engine.evaluate import clustersim_model
-from clustersim.engine.sweep import LocalExecutor
-from clustersim.indicators import INDICATORS
-from clustersim.sensitivity import SensitivitySpec, load_sensitivity, resolve_study, run_sensitivity, write_sensitivity
+from clustersim.experiment.designs import run_seed
+from clustersim.experiment.evaluate import clustersim_model
+from clustersim.experiment.sweep import LocalExecutor
+from clustersim.model.indicators import INDICATORS
+from clustersim.reports.sensitivity import write_sensitivity
+from clustersim.studies.sensitivity import SensitivitySpec, load_sensitivity, resolve_study, run_sensitivity
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 SHIPPED = ("sensitivity_policy.yaml", "sensitivity_behaviour.yaml", "morris_quick.yaml")

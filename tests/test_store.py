@@ -17,8 +17,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-import clustersim.engine.store as store_module
-from clustersim.engine.store import INDEX_COLUMNS, RunStore, StoreMismatchError
+import clustersim.experiment.store as store_module
+from clustersim.experiment.store import INDEX_COLUMNS, RunStore, StoreMismatchError
 
 ID_A = "a" * 12 + "0123456789abcdef" * 3
 ID_B = "b" * 12 + "fedcba9876543210" * 3

@@ -8,17 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clustersim.experiment.seeds import replication_seed
+from clustersim.experiment.summary import model_spending_summary, summarise_model, summarise_run, summarise_spending
 from clustersim.model import ClusterModel
-from clustersim.runner import (
-    _cluster_table,
-    model_spending_summary,
-    replication_seed,
-    spending_table,
-    summarise_model,
-    summarise_run,
-    summarise_spending,
-)
-from clustersim.scenario_io import load_scenario
+from clustersim.model.tables import cluster_table, spending_table
+from clustersim.scenario.io import load_scenario
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -28,7 +22,7 @@ def test_summary_from_the_model_equals_the_summary_from_its_tables(name):
     scenario = load_scenario(CONFIGS / f"{name}.yaml", ["simulation.n_firms=120", "simulation.steps=30"])
     model = ClusterModel(scenario, rng=replication_seed(7, 1))
     model.run()
-    from_tables = summarise_run(model.timeseries(), _cluster_table(model), 30)
+    from_tables = summarise_run(model.timeseries(), cluster_table(model), 30)
     from_model = summarise_model(model, 30)
     assert list(from_model) == list(from_tables)
     for key, value in from_tables.items():  # exact, NaN included
@@ -43,9 +37,9 @@ def test_summary_from_the_model_equals_the_summary_from_its_tables(name):
 def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dynamics(name):
     """Sweeps without time series record indicators only where the summary reads them: the summary, the
     final state and the late rows of the time series are those of a fully recorded run."""
-    from clustersim.engine.evaluate import clustersim_model
-    from clustersim.runner import late_steps
-    from clustersim.scenario_io import scenario_to_dict
+    from clustersim.experiment.evaluate import clustersim_model
+    from clustersim.experiment.summary import late_steps
+    from clustersim.scenario.io import scenario_to_dict
 
     scenario = load_scenario(CONFIGS / f"{name}.yaml", ["simulation.n_firms=120", "simulation.steps=30"])
     first = int(late_steps(30)[0])
@@ -79,7 +73,7 @@ def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dy
 def test_a_model_without_agent_views_has_the_same_dynamics_and_results(name):
     """Sweeps build models with agents=False (no Firm/Cluster Mesa agents): nothing in the dynamics, the
     indicators or the summary reads the views, so every number is the same."""
-    from clustersim.agents import Cluster, Firm
+    from clustersim.model.agents import Cluster, Firm
 
     scenario = load_scenario(CONFIGS / f"{name}.yaml", ["simulation.n_firms=120", "simulation.steps=30"])
     with_views = ClusterModel(scenario, rng=replication_seed(11, 1))

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from clustersim.cli import main
-from clustersim.engine.spec import load_experiment
-from clustersim.engine.store import RunStore
-from clustersim.engine.sweep import LocalExecutor, run_sweep
-from clustersim.runner import run_replication
-from clustersim.scenario_io import scenario_from_dict
+from clustersim.app.cli import main
+from clustersim.experiment.runner import run_replication
+from clustersim.experiment.spec import load_experiment
+from clustersim.experiment.store import RunStore
+from clustersim.experiment.sweep import LocalExecutor, run_sweep
+from clustersim.scenario.io import scenario_from_dict
 
 TESTS = Path(__file__).resolve().parent
 
@@ -117,7 +117,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     assert main(["sweep", str(exp_file), "--out", str(reference), "-w", "2", "-q"]) == 0
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "clustersim.cli", "sweep", str(exp_file), "--out", str(out), "-w", "2", "-q"]
+    cmd = [sys.executable, "-m", "clustersim.app.cli", "sweep", str(exp_file), "--out", str(out), "-w", "2", "-q"]
     kills = 0
     for _ in range(3):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -174,8 +174,8 @@ def test_a_folder_of_another_experiment_is_never_mixed(tmp_path, capsys):
 
 
 def test_adaptive_chunks_aim_at_the_target_duration_and_cover_every_run_once(tmp_path):
-    from clustersim.engine.evaluate import ChunkResult
-    from clustersim.engine.sweep import _AdaptiveChunks
+    from clustersim.experiment.evaluate import ChunkResult
+    from clustersim.experiment.sweep import _AdaptiveChunks
 
     exp = load_experiment(_write(tmp_path, "e.yaml", PLUGIN.format(fn="noisy_sum", reps=25, chunk=1)
                                  .replace("chunk_size: 1\n", "")))

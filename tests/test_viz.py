@@ -10,7 +10,9 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_rgba
 
-from clustersim.plots_live import (
+from clustersim.experiment.runner import run_replication
+from clustersim.model.tables import cluster_table, network_snapshot
+from clustersim.plots.live import (
     LIVE_FAMILIES,
     NetworkLayout,
     cluster_color,
@@ -18,8 +20,7 @@ from clustersim.plots_live import (
     live_indicators_figure,
     live_network_figure,
 )
-from clustersim.runner import _cluster_table, network_snapshot, run_replication
-from clustersim.scenario_io import load_scenario
+from clustersim.scenario.io import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.yaml"
@@ -28,7 +29,7 @@ SMALL = {"simulation.n_firms": 60}
 
 @pytest.fixture(scope="module")
 def model():
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
 
     m = ExploreModel(str(BASELINE), **{"simulation.n_firms": 100})
     m.run(10)
@@ -38,7 +39,7 @@ def model():
 
 # ------------------------------------------------------------------------------------------ the model
 def test_explore_model_runs_the_same_quarters_as_the_replication_of_clustersim_run():
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
 
     m = ExploreModel(str(BASELINE), replication=3, **SMALL)
     m.run(6)
@@ -51,7 +52,7 @@ def test_explore_model_runs_the_same_quarters_as_the_replication_of_clustersim_r
 def test_explore_model_applies_controls_and_ignores_mesas_scenario_keyword():
     from mesa.experimental.scenarios import Scenario as MesaScenario
 
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
 
     m = ExploreModel(str(BASELINE), scenario=MesaScenario(), **{**SMALL, "trust.gain_rate": 0.17,
                                                                   "firms.cooperativeness_mean": np.float64(0.9)})
@@ -60,8 +61,8 @@ def test_explore_model_applies_controls_and_ignores_mesas_scenario_keyword():
 
 
 def test_budget_scale_multiplies_every_funders_budget():
-    from clustersim.config import FUNDER_NAMES
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
+    from clustersim.scenario.schema import FUNDER_NAMES
 
     path = ROOT / "configs" / "call_for_projects.yaml"
     base = load_scenario(path)
@@ -72,15 +73,15 @@ def test_budget_scale_multiplies_every_funders_budget():
 
 
 def test_a_bad_control_value_is_refused_with_the_parameter_named():
-    from clustersim.scenario_io import ScenarioError
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
+    from clustersim.scenario.io import ScenarioError
 
     with pytest.raises(ScenarioError, match="trust.gain_rate"):
         ExploreModel(str(BASELINE), **{"trust.gain_rate": 7.0})
 
 
 def test_model_params_start_at_the_files_values_within_the_slider_ranges():
-    from clustersim.viz import CONTROLS, model_params
+    from clustersim.app.viz import CONTROLS, model_params
 
     params = model_params(BASELINE)
     scenario = load_scenario(BASELINE)
@@ -96,7 +97,7 @@ def test_model_params_start_at_the_files_values_within_the_slider_ranges():
 
 
 def test_a_scenario_outside_configs_is_offered_by_path_and_shipped_ones_by_name(tmp_path):
-    from clustersim.viz import ExploreModel, model_params, resolve_choice
+    from clustersim.app.viz import ExploreModel, model_params, resolve_choice
 
     own = tmp_path / "mine.yaml"
     own.write_text(BASELINE.read_text())
@@ -111,7 +112,7 @@ def test_mesas_reset_rebuilds_the_model_with_the_new_slider_value():
     """What Mesa's Reset button does: rebuild ``type(model)(**kwargs)`` from the page's parameters."""
     from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
 
-    from clustersim.viz import ExploreModel, model_params
+    from clustersim.app.viz import ExploreModel, model_params
 
     params = model_params(BASELINE)
     m = ExploreModel(str(BASELINE), **SMALL)
@@ -158,7 +159,7 @@ def test_network_figure_draws_every_firm_in_its_clusters_colour_and_both_link_la
 
 
 def test_clusters_figure_bars_add_up_to_each_clusters_size_split_by_orientation(model):
-    table = _cluster_table(model)
+    table = cluster_table(model)
     live = table[table["alive"]]
     assert len(live) >= 1
     fig = live_clusters_figure(table)
@@ -194,7 +195,7 @@ def test_indicators_figure_plots_each_familys_series_and_quotes_the_latest_value
 def test_the_pages_figures_are_updated_in_place_and_show_only_the_latest_step():
     """The page keeps one figure per panel and moves its artists at every step: after several steps each
     figure is the same object, holds exactly the artists of the latest data and nothing left over."""
-    from clustersim.viz import ExploreModel
+    from clustersim.app.viz import ExploreModel
 
     m = ExploreModel(str(BASELINE), **{"simulation.n_firms": 100})
     net, clusters, indicators = m.figures
@@ -203,7 +204,7 @@ def test_the_pages_figures_are_updated_in_place_and_show_only_the_latest_step():
         m.step()
         snap = network_snapshot(m)
         pos = m.layout.update(snap["nodes"], snap["edges"])
-        figs |= {id(net.update(snap["nodes"], snap["edges"], pos)), id(clusters.update(_cluster_table(m))),
+        figs |= {id(net.update(snap["nodes"], snap["edges"], pos)), id(clusters.update(cluster_table(m))),
                  id(indicators.update(m.timeseries()))}
         for ax in indicators.axes:  # as a redraw does: limits are settled at every step
             ax.get_xlim(), ax.get_ylim()
@@ -219,7 +220,7 @@ def test_the_pages_figures_are_updated_in_place_and_show_only_the_latest_step():
     per_inch = [(xlim[1] - xlim[0]) / (box.width * net.fig.get_figwidth()),
                 (ylim[1] - ylim[0]) / (box.height * net.fig.get_figheight())]
     assert per_inch[0] == pytest.approx(per_inch[1])
-    table = _cluster_table(m)
+    table = cluster_table(m)
     live = table[table["alive"]]
     assert len(clusters.ax.patches) == 3 * len(live) and len(clusters.ax.containers) == 3
     assert [t.get_text() for t in clusters.ax.get_yticklabels()] == [
@@ -239,7 +240,7 @@ def test_the_pages_figures_are_updated_in_place_and_show_only_the_latest_step():
 
 # ------------------------------------------------------------------------------------------ the command
 def test_viz_command_refuses_a_bad_scenario_and_a_bad_port(tmp_path, capsys):
-    from clustersim.cli import main
+    from clustersim.app.cli import main
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("trust:\n  gain_rate: 9\n")
@@ -253,7 +254,7 @@ def test_viz_command_refuses_a_bad_scenario_and_a_bad_port(tmp_path, capsys):
 def test_viz_command_names_the_extra_when_solara_is_missing(monkeypatch, capsys):
     import importlib.util
 
-    from clustersim.cli import main
+    from clustersim.app.cli import main
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a))

@@ -58,7 +58,8 @@ def server():
     log = ARTIFACTS / "viz-server.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "clustersim.cli", "viz", str(ROOT / "configs" / "baseline.yaml"),
+        proc = subprocess.Popen([sys.executable, "-m", "clustersim.app.cli", "viz",
+                                 str(ROOT / "configs" / "baseline.yaml"),
                                  "--port", str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}/"

@@ -1,0 +1,1 @@
+"""The edges users touch: the ``clustersim`` command line and the browser page."""

@@ -1,0 +1,574 @@
+"""Command line: ``clustersim run``, ``clustersim compare``, ``clustersim validate``, ``clustersim template``.
+
+A thin layer over the library: every command is a function of the package, and :func:`main` takes its
+arguments as a list, so it is tested in-process. Exit codes: 0 success; 1 some replications failed (their
+tracebacks are in the results folder); 2 bad input (scenario file, override or output folder), with nothing
+written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from clustersim.util.progress import make_progress
+
+__all__ = ["main", "KEY_INDICATORS"]
+
+#: indicators printed at the end of a run, by family
+KEY_INDICATORS = (
+    "relative_productivity", "export_share", "capability_index", "firm_survival",
+    "n_clusters", "member_share", "cluster_survival", "mean_trust",
+    "value_added_growth", "employment", "investors_attracted",
+)
+
+
+BASELINE_HEADER = """\
+# clustersim — baseline scenario: purely bottom-up cluster dynamics, no public support.
+#
+# Every parameter of the model is listed below with its meaning, unit and allowed range; the values are
+# the schema's defaults. tests/test_configs.py checks that this file is exactly what
+# `clustersim template --baseline > configs/baseline.yaml` writes: run that after changing the schema.
+#
+# Units: one step = one quarter; money in k€ (thousands of euros), flows per quarter; sizes in employees.
+# A variant scenario only needs the keys it changes (see the other files in configs/).
+"""
+BASELINE_DESCRIPTION = ("Bottom-up cluster dynamics in a region of 300 firms over 20 years, "
+                        "without public support.")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own exit code is 2 as well; keep the usage line
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="clustersim", description="Agent-based simulation of economic clusters (Mesa 3.5).")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run replications of a scenario and write tables, figures and provenance")
+    run.add_argument("scenario", help="scenario file (.yaml, .yml or .toml)")
+    run.add_argument("--replications", "-r", type=int, help="replications (default: the scenario's)")
+    run.add_argument("--seed", type=int, help="root seed (default: the scenario's simulation.seed)")
+    run.add_argument("--steps", type=int, help="quarters per run (default: the scenario's)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a parameter, e.g. --set firms.size_median=30 (repeatable)")
+    run.add_argument("--out", type=Path, help="results folder to create (must not exist; default: a new "
+                                              "dated folder under results/)")
+    run.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    cmp_ = sub.add_parser("compare", help="paired comparison of scenarios against a baseline (common random "
+                                          "numbers: replication i of every scenario shares its seed)")
+    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files to compare")
+    cmp_.add_argument("--baseline", required=True, help="the baseline scenario file")
+    cmp_.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the baseline's)")
+    cmp_.add_argument("--seed", type=int, help="root seed (default: the baseline's simulation.seed)")
+    cmp_.add_argument("--steps", type=int, help="quarters per run (default: the scenarios' common length)")
+    cmp_.add_argument("--out", type=Path, help="folder to create (default: a new dated folder under results/)")
+    cmp_.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    swp = sub.add_parser("sweep", help="run (or resume) an experiment file: a design of scenarios, replicated, "
+                                       "stored as runs finish")
+    swp.add_argument("experiment", help="experiment file (.yaml, .yml or .toml)")
+    swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<name>); an existing folder "
+                                              "of the same experiment is resumed")
+    swp.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    swp.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="local process pool (default), or Dask: a LocalCluster, or a cluster given by "
+                          "--scheduler / --scheduler-file")
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    sen = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol', Morris, FAST, RBD-FAST, "
+                                             "PAWN, delta) run through the experiment engine, resumable")
+    sen.add_argument("study", help="sensitivity file (.yaml, .yml or .toml)")
+    sen.add_argument("--out", type=Path, help="study folder (default: results/sensitivity-<name>); an existing "
+                                              "folder of the same study is resumed")
+    sen.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    sen.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="local process pool (default), or Dask (a LocalCluster, or --scheduler/--scheduler-file)")
+    where = sen.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    sen.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    sen.add_argument("--no-figures", action="store_true", help="tables and report only")
+    sen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    sts = sub.add_parser("status", help="runs done, failed and remaining in a sweep folder")
+    sts.add_argument("folder", type=Path)
+
+    val = sub.add_parser("validate", help="check a scenario file without running it")
+    val.add_argument("scenario")
+    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+    tpl = sub.add_parser("template", help="print a complete scenario, every parameter documented")
+    tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
+    tpl.add_argument("--baseline", action="store_true",
+                     help="print configs/baseline.yaml as committed (defaults, with its header)")
+
+    viz = sub.add_parser("viz", help="serve the interactive browser page (Mesa SolaraViz) for a scenario, offline")
+    viz.add_argument("scenario", nargs="?", help="scenario file (default: configs/baseline.yaml)")
+    viz.add_argument("--port", "-p", type=int, default=8765, help="port (default: 8765)")
+    viz.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 exposes the page to "
+                          "the network)")
+    return ap
+
+
+def _check_run_options(args: argparse.Namespace) -> str | None:
+    """The first problem with --replications, --steps, --workers or --seed, or None."""
+    for name, maximum in (("replications", 100_000), ("steps", 4000), ("workers", 4096)):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= maximum:
+            return f"--{name}: {value} is out of range (allowed: >= 1 and <= {maximum})"
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        return f"--seed: {args.seed} is out of range (allowed: >= 0 and < 2**63)"
+    return None
+
+
+def _check_out(out: Path, explicit: bool) -> str | None:
+    """Why results cannot go to ``out`` (checked before running, so no work is lost), or None."""
+    import os
+
+    if out.exists():
+        what = "--out " if explicit else ""
+        return f"{what}{out}: exists already; results are never overwritten"
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {out}: cannot create its parent folder {parent}: {exc.strerror or exc}"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: its parent folder {parent} is not writable"
+    return None
+
+
+def _summary_table(results) -> str:
+    from clustersim.model.indicators import INDICATORS
+
+    ts = results.timeseries()
+    last = ts[ts["step"] == ts["step"].max()]
+    lines = [f"{'indicator':<24} {'family':<16} {'unit':<12} {'mean':>12} {'95% CI':>27}"]
+    from scipy import stats
+
+    for name in KEY_INDICATORS:
+        x = last[name].to_numpy(dtype=float)
+        m = float(np.mean(x))
+        ind = INDICATORS[name]
+        if len(x) > 1:
+            half = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+            lo, hi = m - half, m + half
+            if ind.unit in ("share", "[0,1]"):  # an interval of a share stays within [0, 1]
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            ci = f"[{lo:,.4g}, {hi:,.4g}]"
+        else:
+            ci = "(one replication)"
+        lines.append(f"{name:<24} {ind.family:<16} {ind.unit:<12} {m:>12,.4g} {ci:>27}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from clustersim.experiment.runner import run_scenario
+    from clustersim.reports.run import OutputExistsError, new_results_dir, write_results
+    from clustersim.scenario.io import ScenarioError, load_scenario
+
+    problem = _check_run_options(args)
+    if problem:
+        print(f"clustersim run: {problem}", file=sys.stderr)
+        return 2
+    # --replications/--steps/--seed are shorthands for --set simulation.*: the recorded scenario is what ran
+    shorthands = [f"simulation.{name}={value}" for name, value in
+                  (("replications", args.replications), ("steps", args.steps), ("seed", args.seed))
+                  if value is not None]
+    try:
+        scenario = load_scenario(args.scenario, [*args.overrides, *shorthands])
+    except ScenarioError as exc:
+        print(f"clustersim run: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else new_results_dir(Path("results"), scenario.name)
+    problem = _check_out(out, explicit=args.out is not None)
+    if problem:
+        print(f"clustersim run: {problem}", file=sys.stderr)
+        return 2
+    n = scenario.simulation.replications
+    bar = None if args.quiet else make_progress(n, scenario.name)
+
+    def progress(r) -> None:
+        if bar is not None:
+            bar.update(1, failed=0 if r.ok else 1)
+
+    try:
+        results = run_scenario(scenario, workers=args.workers, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        path = write_results(results, out, source=str(args.scenario), overrides=[*args.overrides, *shorthands],
+                             figures=not args.no_figures, new_name_if_taken=args.out is None)
+    except OutputExistsError as exc:
+        print(f"clustersim run: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"clustersim run: cannot write the results to {out}: {exc}", file=sys.stderr)
+        return 2
+    ok = len(results.ok_runs)
+    print(f"\n{scenario.name}: {ok} of {n} replications ok, {results.finished - results.started:.1f} s "
+          f"on {results.workers} worker(s); root seed {results.root_seed}")
+    if scenario.policy.constitution.mode == "directive_counterfactual":
+        print("COUNTERFACTUAL: in this scenario the authority assigns firms to clusters (directive mode); it is "
+              "a test of the claim that directive policy fails, not a policy option")
+    if ok:
+        print(f"final quarter, across replications:\n{_summary_table(results)}")
+        print(_spending_text(results))
+    if results.failed_runs:
+        print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
+    print(f"results: {path}")
+    return 1 if results.failed_runs else 0
+
+
+def _spending_text(results) -> str:
+    """Public spending per replication by funder and instrument (or a line saying there was none)."""
+    table = results.spending_by_instrument()
+    if not len(table):
+        return "public spending: none (no public policy in this scenario)"
+    lines = ["public spending per replication (k€), by funder and instrument:",
+             f"{'funder':<8} {'instrument':<20} {'phase':<14} {'total':>12} {'per year':>10} "
+             f"{'years':>6} {'per active year':>16}"]
+    for row in table.itertuples():
+        lines.append(f"{row.funder:<8} {row.instrument:<20} {row.phase:<14} {row.total_per_replication:>12,.1f} "
+                     f"{row.per_year_per_replication:>10,.1f} {row.active_years_per_replication:>6.1f} "
+                     f"{row.per_active_year:>16,.1f}")
+    lines.append(f"{'all':<8} {'':<20} {'':<14} {table['total_per_replication'].sum():>12,.1f} "
+                 f"{table['per_year_per_replication'].sum():>10,.1f}")
+    lines.append("(per year: over the whole run; years: budget years with spending; per active year: over those)")
+    return "\n".join(lines)
+
+
+#: indicators printed at the end of a comparison
+COMPARE_INDICATORS = ("relative_productivity", "export_share", "firm_survival", "n_clusters", "member_share",
+                      "mean_trust", "value_added", "employment")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from clustersim.reports.compare import write_comparison
+    from clustersim.reports.run import OutputExistsError, new_results_dir
+    from clustersim.scenario.io import ScenarioError, load_scenario
+    from clustersim.studies.compare import compare_scenarios
+
+    problem = _check_run_options(args)
+    if problem:
+        print(f"clustersim compare: {problem}", file=sys.stderr)
+        return 2
+    problems, loaded = [], []
+    for path in [args.baseline, *args.scenarios]:
+        try:
+            loaded.append(load_scenario(path))
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if problems:
+        print("clustersim compare: invalid scenario\n" + "\n".join(problems), file=sys.stderr)
+        return 2
+    baseline, scenarios = loaded[0], loaded[1:]
+    replications = args.replications or baseline.simulation.replications
+    seed = baseline.simulation.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else new_results_dir(Path("results"), f"compare-{baseline.name}")
+    problem = _check_out(out, explicit=args.out is not None)
+    if problem:
+        print(f"clustersim compare: {problem}", file=sys.stderr)
+        return 2
+    bar = None if args.quiet else make_progress((len(scenarios) + 1) * replications, "compare")
+    try:
+        comparison = compare_scenarios(scenarios, baseline, replications=replications, seed=seed, steps=args.steps,
+                                       workers=args.workers,
+                                       progress=((lambda name, r: bar.update(1, failed=0 if r.ok else 1))
+                                                 if bar is not None else None))
+    except ValueError as exc:
+        print(f"clustersim compare: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        path = write_comparison(comparison, out, figures=not args.no_figures)
+    except (OutputExistsError, OSError) as exc:
+        print(f"clustersim compare: cannot write the results to {out}: {exc}", file=sys.stderr)
+        return 2
+    diff = comparison.differences()
+    late = diff[(diff["statistic"] == "late") & diff["indicator"].isin(COMPARE_INDICATORS)]
+    print(f"\npaired differences to the baseline '{baseline.name}' (mean over the last 20 % of the run, "
+          f"{replications} paired replications, 95 % CI; variance reduction = gain from pairing):")
+    print(f"{'scenario':<20} {'indicator':<24} {'difference':>12} {'95% CI':>28} {'var. red.':>9}")
+    for row in late.itertuples():
+        sig = " *" if row.significant else ""
+        vr = "n/a" if np.isnan(row.variance_reduction) else f"{row.variance_reduction:.0%}"
+        print(f"{row.scenario:<20} {row.indicator:<24} {row.difference:>12,.4g} "
+              f"{f'[{row.low:,.4g}, {row.high:,.4g}]':>28}{sig:<2} {vr:>7}")
+    lev = comparison.leverage()
+    for row in lev.itertuples():
+        note = f" ({row.note})" if isinstance(row.note, str) and row.note else ""
+        if np.isnan(row.leverage):
+            print(f"leverage of {row.scenario}: undefined{note}")
+        else:
+            print(f"leverage of {row.scenario}: {row.leverage:,.4g} k€ of extra value added per k€ of public "
+                  f"money{note}")
+    failed = comparison.failures()
+    if len(failed):
+        print(f"{len(failed)} run(s) failed: see {path / 'failures.json'}", file=sys.stderr)
+    print(f"results: {path}")
+    return 1 if len(failed) else 0
+
+
+def _make_executor(args: argparse.Namespace, name: str):
+    """The executor the options ask for (local pool, or Dask); None, with the reason printed, if the Dask
+    cluster cannot be reached."""
+    from clustersim.experiment.sweep import LocalExecutor
+
+    if args.executor != "dask":
+        return LocalExecutor(args.workers)
+    from clustersim.experiment.sweep import DaskExecutor
+
+    try:
+        return DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
+    except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
+        print(f"{name}: cannot reach the Dask cluster: {exc}", file=sys.stderr)
+        return None
+
+
+def _check_executor_options(args: argparse.Namespace, name: str) -> bool:
+    """--workers in range, --scheduler/--scheduler-file only with --executor dask (message printed if not)."""
+    if args.workers is not None and not 1 <= args.workers <= 4096:
+        print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
+        return False
+    if (args.scheduler or args.scheduler_file) and args.executor != "dask":
+        print(f"{name}: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
+        return False
+    return True
+
+
+def _stored_runs(store: Path) -> int:
+    """Runs already in a run store (0 when there is none yet or it cannot be read): the bar starts there."""
+    from clustersim.experiment.store import RunStore, StoreMismatchError
+
+    if not (store / "experiment.json").exists():
+        return 0
+    try:
+        return len(RunStore.open(store).index())
+    except (StoreMismatchError, OSError, ValueError):
+        return 0
+
+
+def _execute(args: argparse.Namespace, name: str, total: int, label: str, store: Path, run):
+    """``run(executor, progress)`` with the executor the options ask for and, unless --quiet, a progress bar
+    starting at the runs already stored; both closed afterwards. Returns (run's value, None), or (None, 2)
+    when the executor cannot be made or the folder holds something else (message printed)."""
+    from clustersim.experiment.store import StoreMismatchError
+
+    bar = None
+
+    def progress(result) -> None:
+        if bar is not None:
+            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
+
+    executor = None
+    try:
+        executor = _make_executor(args, name)
+        if executor is None:
+            return None, 2
+        if not args.quiet:
+            bar = make_progress(total, label, initial=_stored_runs(store))
+        return run(executor, progress), None
+    except StoreMismatchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return None, 2
+    finally:
+        if bar is not None:
+            bar.close()
+        if executor is not None and hasattr(executor, "close"):
+            executor.close()
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from clustersim.experiment.spec import ExperimentError, load_experiment
+    from clustersim.experiment.sweep import run_sweep
+    from clustersim.scenario.io import ScenarioError
+
+    name = "clustersim sweep"
+    if not _check_executor_options(args, name):
+        return 2
+    try:
+        experiment = load_experiment(args.experiment)
+    except (ScenarioError, ExperimentError) as exc:
+        print(f"{name}: invalid experiment\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
+    total = len(experiment.points) * experiment.spec.replications
+    report, code = _execute(args, name, total, experiment.spec.name, out, lambda executor, progress: run_sweep(
+        experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
+    if code is not None:
+        return code
+    print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed, {report.remaining} remaining of "
+          f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
+    if report.failed:
+        print(f"failed runs: see `clustersim status {out}`", file=sys.stderr)
+    print(f"results: {out}")
+    return 1 if report.failed else 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from clustersim.experiment.store import StoreMismatchError
+    from clustersim.reports.sensitivity import write_sensitivity
+    from clustersim.scenario.io import ScenarioError
+    from clustersim.studies.sensitivity import SensitivityError, check_study_folder, load_sensitivity, run_sensitivity
+
+    name = "clustersim sensitivity"
+    if not _check_executor_options(args, name):
+        return 2
+    try:
+        study = load_sensitivity(args.study)
+    except (ScenarioError, SensitivityError) as exc:
+        print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / f"sensitivity-{study.spec.name}"
+    try:  # before starting workers: a folder holding anything but this study is refused, left as it is
+        check_study_folder(out, study.identity())
+    except StoreMismatchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    total = len(study.sample) * study.spec.replications
+    value, code = _execute(args, name, total, study.spec.name, out / "runs", lambda executor, progress: run_sensitivity(
+        study, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
+    if code is not None:
+        return code
+    report, result = value
+    write_sensitivity(result, out, figures=not args.no_figures)
+    print(f"{study.spec.name}: {study.spec.method}, {len(study.sample)} design points × {study.spec.replications}: "
+          f"{report.ok} ok, {report.failed} failed, {report.remaining} remaining of {report.total} runs "
+          f"({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    from clustersim.plots.sensitivity import MAIN_INDEX
+
+    key = MAIN_INDEX.get(study.spec.method, "ST")
+    idx = result.indices[result.indices["index"] == key]
+    for output, sub in idx.groupby("output", sort=False):
+        top = sub.sort_values("value", ascending=False).head(3)
+        print(f"{output}: largest {key}: " + ", ".join(f"{r.factor} {r.value:.3g}" for r in top.itertuples()))
+    print(f"report: {out / 'report.md'}")
+    return 1 if report.failed else 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from clustersim.experiment.store import StoreMismatchError
+    from clustersim.experiment.sweep import sweep_status
+
+    if not (args.folder / "experiment.json").exists():
+        print(f"clustersim status: {args.folder}: not a sweep folder (no experiment.json)", file=sys.stderr)
+        return 2
+    try:
+        st = sweep_status(args.folder)
+    except (StoreMismatchError, OSError, ValueError) as exc:
+        print(f"clustersim status: {args.folder}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{st['name']}: {st['ok']} done, {st['failed']} failed, {st['remaining']} remaining of {st['total']} runs")
+    for f in st["failures"][:50]:
+        print(f"  run {f['run_id']} (point {f['point_id']}, replication {f['replication']}): {f['error']}")
+    if len(st["failures"]) > 50:
+        print(f"  ... and {len(st['failures']) - 50} more")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from clustersim.scenario.io import ScenarioError, load_scenario, scenario_hash
+
+    try:
+        s = load_scenario(args.scenario, args.overrides)
+    except ScenarioError as exc:
+        print(f"clustersim validate: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    print(f"{args.scenario}: valid scenario '{s.name}' ({s.simulation.n_firms} firms, {s.simulation.steps} "
+          f"quarters, {s.simulation.replications} replications; hash {scenario_hash(s)[:12]})")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from clustersim.scenario.io import ScenarioError, load_scenario, render_documented_yaml
+    from clustersim.scenario.schema import Scenario
+
+    try:
+        s = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as exc:
+        print(f"clustersim template: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    if args.baseline:
+        s = Scenario(name="baseline", description=BASELINE_DESCRIPTION)
+        sys.stdout.write(render_documented_yaml(s, header=BASELINE_HEADER))
+    else:
+        sys.stdout.write(render_documented_yaml(s))
+    return 0
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    """Serve clustersim.app.viz with ``solara run`` (production mode, no browser opened) until interrupted."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from clustersim.scenario.io import ScenarioError, load_scenario
+
+    name = "clustersim viz"
+    missing = [m for m in ("solara", "altair") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"{name}: the browser page needs the optional extra (missing: {', '.join(missing)}); "
+              "install it with pip install 'clustersim[viz]'", file=sys.stderr)
+        return 2
+    if not 1 <= args.port <= 65535:
+        print(f"{name}: --port: {args.port} is out of range (allowed: 1 to 65535)", file=sys.stderr)
+        return 2
+    from clustersim.app.viz import SCENARIO_ENV, default_scenario
+
+    path = Path(args.scenario) if args.scenario else default_scenario()
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        print(f"{name}: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    env = {**os.environ, SCENARIO_ENV: str(path.resolve())}
+    cmd = [sys.executable, "-m", "solara", "run", "clustersim.app.viz", "--host", args.host, "--port", str(args.port),
+           "--no-open", "--production"]
+    print(f"{name}: serving {path} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clustersim`` command; returns the exit code."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written to files: no screen needed
+    try:
+        args = _build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
+        return int(exc.code or 0)
+    handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+               "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template,
+               "viz": _cmd_viz}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

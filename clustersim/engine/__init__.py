@@ -1,3 +1,0 @@
-"""The experiment engine: designs, experiment files, a crash-safe run store, executors."""
-
-__all__ = []

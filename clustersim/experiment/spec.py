@@ -1,0 +1,206 @@
+"""Experiment files: a base scenario, overrides, a design, replications, a root seed, outputs to keep.
+
+An experiment file is YAML 1.2 or TOML, validated like scenario files (same located error messages)::
+
+    name: fee_sweep
+    base: ../configs/baseline.yaml        # a scenario file, relative to this file (default: the defaults)
+    model: mypackage.models:my_model      # optional plug-in "module:function" (default: the clustersim model)
+    overrides: {simulation.n_firms: 100}  # dotted parameter paths applied to the base
+    design:
+      kind: factorial                     # factorial | lhs | points
+      factors: {clusters.membership_fee: [1.0, 2.0, 4.0], trust.loss_rate: [0.2, 0.4]}
+    replications: 4
+    seed: 2026
+    steps: 40                             # optional: quarters per run (clustersim model)
+    outputs: {timeseries: false}          # summaries are always kept
+
+A Latin hypercube: ``design: {kind: lhs, samples: 64, factors: {path: {low: 0, high: 1, kind: float}}}``;
+explicit points: ``design: {kind: points, points: [{path: value, ...}, ...]}``.
+
+A plug-in model is any function ``f(params: dict, seed: numpy.random.SeedSequence) -> Mapping[str, float]``
+named by import path; it receives the design point's values and the overrides as a flat mapping of dotted
+paths. Nothing in an experiment file is executed except that explicitly named function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from clustersim.experiment.designs import (
+    DesignError,
+    Factor,
+    explicit_points,
+    full_factorial,
+    latin_hypercube,
+    point_scenarios,
+    validate_factors,
+)
+from clustersim.scenario.io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
+from clustersim.scenario.schema import Scenario
+
+__all__ = ["ExperimentSpec", "Experiment", "ExperimentError", "load_experiment", "DEFAULT_MODEL"]
+
+#: the built-in evaluation function (runs the clustersim model, returns its per-run summary)
+DEFAULT_MODEL = "clustersim.experiment.evaluate:clustersim_model"
+
+
+class ExperimentError(ValueError):
+    """An experiment file that cannot be run; the message names the file and what is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactorRange(_Strict):
+    low: float = Field(description="lower bound")
+    high: float = Field(description="upper bound")
+    kind: Literal["float", "int", "log"] = Field("float", description="scale of the factor")
+
+
+class DesignSpec(_Strict):
+    kind: Literal["factorial", "lhs", "points"]
+    factors: dict[str, list[Any]] | dict[str, FactorRange] | None = None
+    samples: int | None = Field(None, ge=1, le=10_000_000)
+    points: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> DesignSpec:
+        if self.kind == "factorial" and not (self.factors and all(isinstance(v, list) for v in self.factors.values())):
+            raise ValueError("a factorial design needs 'factors': a mapping of parameter paths to lists of levels")
+        if self.kind == "lhs":
+            if not (self.factors and all(isinstance(v, FactorRange) for v in self.factors.values())):
+                raise ValueError("an lhs design needs 'factors': a mapping of parameter paths to {low, high, kind}")
+            if self.samples is None:
+                raise ValueError("an lhs design needs 'samples' (the number of design points)")
+        if self.kind == "points" and not self.points:
+            raise ValueError("a points design needs 'points': a list of mappings of parameter paths to values")
+        return self
+
+
+class OutputsSpec(_Strict):
+    timeseries: bool = Field(False, description="also keep every run's indicator time series")
+
+
+class ExperimentSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    base: str | None = Field(None, description="scenario file, relative to the experiment file")
+    model: str | None = Field(None, description="plug-in evaluation function 'package.module:function'")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    design: DesignSpec
+    replications: int = Field(1, ge=1, le=100_000)
+    seed: int = Field(ge=0, le=2**63 - 1)
+    steps: int | None = Field(None, ge=1, le=4000)
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    chunk_size: int | None = Field(None, ge=1, le=100_000, description="runs per task (default: automatic)")
+
+
+@dataclass
+class Experiment:
+    """A resolved experiment: everything a sweep needs, and its identity."""
+
+    spec: ExperimentSpec
+    source: str
+    model: str
+    base: Scenario | None  # None for a plug-in model
+    points: pd.DataFrame
+    params: Sequence[dict[str, Any]]  # per design point: what the evaluation function receives
+    # resolved() and identity(), computed once: a study of 14,336 points describes itself in ~9 MB of JSON,
+    # and a sweep asks for both several times (an experiment is not changed after resolution: ``params``,
+    # built with it, are what runs)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def builtin(self) -> bool:
+        return self.model == DEFAULT_MODEL
+
+    def resolved(self) -> dict[str, Any]:
+        """A JSON-able description of what runs (recorded in the store; its hash is the identity)."""
+        if "resolved" not in self._memo:
+            self._memo["resolved"] = self._resolve()
+        return dict(self._memo["resolved"])
+
+    def _resolve(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "model": self.model,
+            "base": scenario_to_dict(self.base) if self.base is not None else None,
+            "overrides": self.spec.overrides,
+            "design": self.spec.design.model_dump(mode="json"),
+            "points": json.loads(self.points.to_json(orient="records")),
+            "replications": self.spec.replications,
+            "seed": self.spec.seed,
+            "steps": self.spec.steps,
+            "outputs": self.spec.outputs.model_dump(mode="json"),
+            "seeding": "run (point p, replication r) uses numpy.random.SeedSequence(seed, spawn_key=(r,)): "
+                       "common random numbers across points",
+        }
+
+    def identity(self) -> str:
+        if "identity" not in self._memo:
+            text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
+            self._memo["identity"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return self._memo["identity"]
+
+
+def _design_points(spec: ExperimentSpec) -> pd.DataFrame:
+    d = spec.design
+    if d.kind == "factorial":
+        return full_factorial(d.factors)  # type: ignore[arg-type]
+    if d.kind == "lhs":
+        factors = {k: Factor(v.low, v.high, v.kind) for k, v in d.factors.items()}  # type: ignore[union-attr]
+        return latin_hypercube(factors, d.samples, spec.seed)  # type: ignore[arg-type]
+    return explicit_points(d.points)  # type: ignore[arg-type]
+
+
+def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+    """Read, validate and resolve an experiment file; raise :class:`ExperimentError` (or
+    :class:`~clustersim.scenario.io.ScenarioError`) naming the file and every problem."""
+    source = os.fspath(path)
+    spec: ExperimentSpec = load_model_file(path, ExperimentSpec)
+    model = spec.model or DEFAULT_MODEL
+    if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
+        raise ExperimentError(f"{source}: model: {model!r} is not an import path (expected 'package.module:function')")
+    try:
+        points = _design_points(spec)
+    except DesignError as exc:
+        raise ExperimentError(f"{source}: design: {exc}") from None
+    if model != DEFAULT_MODEL:
+        fixed = dict(spec.overrides)
+        params = [{**fixed, **{k: v for k, v in row.items() if k != "point_id"}}
+                  for row in points.to_dict(orient="records")]
+        return Experiment(spec, source, model, None, points, params)
+    try:
+        if spec.base is not None:
+            base_path = Path(source).parent / spec.base
+            base = load_scenario(base_path, [f"{k}={_text(v)}" for k, v in spec.overrides.items()],
+                                 override_source=f"{source}: overrides")
+        else:
+            base = scenario_from_dict(scenario_to_dict(Scenario()), source=f"{source}: overrides",
+                                      overrides=[f"{k}={_text(v)}" for k, v in spec.overrides.items()])
+        if spec.steps is not None:
+            base.simulation.steps = spec.steps
+        validate_factors([c for c in points.columns if c != "point_id"])
+        params = [scenario_to_dict(s) for _, s in point_scenarios(base, points)]
+    except (ScenarioError, DesignError) as exc:
+        raise ExperimentError(f"{source}: {exc}") from None
+    return Experiment(spec, source, model, base, points, params)
+
+
+def _text(value: Any) -> str:
+    """An override value as the text ``--set`` would parse back to the same value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,218 @@
+"""The three orientations of a cluster's collective action, each with its own mechanism and payoff.
+
+The source document names three directions of collaboration, not mutually exclusive: **Moyens** (collective
+solutions to common needs), **Produits/Marchés** (complementarities for new products and wider markets) and
+**Club de travail** (exchange of experience and knowledge). Each cluster carries an intensity in [0, 1] for
+each of them (``ClusterTable.orient``), and each intensity scales that orientation's collective action.
+
+Every action has a **critical mass**: below a threshold number of contributing members it yields nothing
+(and costs nothing). Thresholds differ by domain: they are drawn per domain at initialisation
+(:func:`draw_thresholds`), from a lognormal whose median and dispersion are scenario parameters.
+
+Each function here works on all memberships of a step at once (arrays indexed by membership) and returns an
+:class:`ActionResult`. They are listed in :data:`ORIENTATIONS`, whose keys are the schema's section names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from clustersim.scenario.schema import CriticalMass
+from clustersim.util.arrays import row_mean, segment_max, segment_sum
+
+__all__ = [
+    "ORIENTATIONS",
+    "ORIENTATION_LABELS",
+    "ActionContext",
+    "ActionResult",
+    "cognitive_learning_factor",
+    "draw_thresholds",
+    "moyens_action",
+    "products_markets_action",
+    "club_action",
+    "pooled_cost_per_contributor",
+]
+
+ORIENTATION_LABELS = ("Moyens", "Produits/Marchés", "Club de travail")
+
+
+def draw_thresholds(rng: np.random.Generator, spec: CriticalMass, n_domains: int) -> np.ndarray:
+    """Critical mass of each domain: ``max(minimum, round(median · exp(dispersion · z)))``, z ~ N(0, 1)."""
+    z = rng.standard_normal(n_domains)
+    return np.maximum(spec.minimum, np.rint(spec.median * np.exp(spec.dispersion * z))).astype(np.int64)
+
+
+def cognitive_learning_factor(distance: np.ndarray, optimal: float) -> np.ndarray:
+    """Nooteboom's inverted U: ``h(d) = (d/d*) · exp(1 − d/d*)``; 0 at d = 0, 1 at d = d*, → 0 when d ≫ d*."""
+    x = np.asarray(distance, dtype=np.float64) / optimal
+    return x * np.exp(1.0 - x)
+
+
+def pooled_cost_per_contributor(fixed: float, variable: float, sizes_served: float, contributors: int,
+                                scope: float = 1.0) -> float:
+    """Cost per contributor of a Moyens pooled solution of equal-sized contributors (for docs and tests)."""
+    return scope * (fixed + variable * sizes_served) / contributors
+
+
+@dataclass
+class ActionContext:
+    """The arrays every orientation reads: one entry per membership (``f``, ``c``) or per cluster slot."""
+
+    f: np.ndarray  # firm row of each membership
+    c: np.ndarray  # cluster row of each membership
+    coop: np.ndarray  # whether the member contributes this quarter
+    n_clusters: int  # number of cluster rows (bincount length)
+    orient: np.ndarray  # (n_clusters, 3) orientation intensities
+    domain: np.ndarray  # (n_clusters, 3)
+    effectiveness: np.ndarray  # (n_clusters,) coordination effectiveness in [0, 1]
+    size: np.ndarray  # firm sizes (by firm row)
+    need: np.ndarray  # firm need domain (by firm row)
+    cap: np.ndarray  # firm capabilities (by firm row); rows are read with ``cap.take(rows, axis=0)``: the same
+    # copy as ``cap[rows]``, several times faster on a step's small arrays (numpy's general 2-D indexing is slow)
+    thresholds: list[np.ndarray]  # per orientation, per domain
+    rng: np.random.Generator
+    contribution_factor: float = 1.0  # legal framework: contributions × this
+    pooled_relief: np.ndarray | None = None  # (n_clusters,) share of pooled fixed cost borne by support structures
+    learning_boost: np.ndarray | None = None  # (n_clusters,) club learning × (1 + this)
+
+
+@dataclass
+class ActionResult:
+    """What one orientation's collective actions yielded this quarter."""
+
+    benefit: np.ndarray  # per membership, k€/quarter (money, or money value of learning)
+    cost: np.ndarray  # per membership, k€/quarter
+    attempted: np.ndarray  # per cluster: the action was tried
+    success: np.ndarray  # per cluster: it reached critical mass
+    extra: dict = field(default_factory=dict)
+
+
+def _count(ctx: ActionContext, weights: np.ndarray) -> np.ndarray:
+    return np.bincount(ctx.c, weights=weights, minlength=ctx.n_clusters)
+
+
+def _gate(ctx: ActionContext, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Critical mass of orientation ``o`` whose contributors are all contributing members.
+
+    Returns (w per membership, contributors per cluster, attempted, success per cluster, and per membership
+    whether it contributes to a successful action).
+    """
+    w = ctx.orient[:, o].take(ctx.c)
+    pursued = w > 0
+    part = ctx.coop & pursued
+    k = _count(ctx, part.astype(np.float64))
+    attempted = _count(ctx, pursued.astype(np.float64)) > 0
+    success = attempted & (k >= ctx.thresholds[o][ctx.domain[:, o]])
+    return w, k, attempted, success, part & success[ctx.c]
+
+
+def moyens_action(ctx: ActionContext, p) -> ActionResult:
+    """Moyens: a pooled solution to a common need, with economies of scale and room for free-riding.
+
+    Members whose need is the cluster's Moyens domain are users. If the number of contributing users ``k``
+    reaches the domain's critical mass, the cluster buys a pooled solution covering a share ``w`` (the
+    Moyens intensity) of each user's need, at cost ``w · (F + v · L_served)``, shared by contributors in
+    proportion to their size: the cost per contributor falls as contributors join (economies of scale).
+    Contributors avoid ``e · w · need_cost · L`` of their own need cost (``e`` the coordination
+    effectiveness); non-contributing users still get a share ``free_rider_access`` of it at no cost.
+    """
+    w = ctx.orient[:, 0].take(ctx.c)
+    user = (ctx.need[ctx.f] == ctx.domain[:, 0].take(ctx.c)) & (w > 0)
+    size = ctx.size[ctx.f]
+    contributing = ctx.coop & user
+    k = _count(ctx, contributing.astype(np.float64))
+    attempted = _count(ctx, user.astype(np.float64)) > 0
+    thr = ctx.thresholds[0][ctx.domain[:, 0]]
+    success = attempted & (k >= thr)
+    ok = success[ctx.c]
+    free_riding = user & ~ctx.coop & ok
+    contrib_ok = contributing & ok
+    contrib_served = size * contrib_ok
+    served = _count(ctx, contrib_served + p.free_rider_access * size * free_riding)
+    fixed = p.pooled_fixed_cost if ctx.pooled_relief is None else (1 - ctx.pooled_relief) * p.pooled_fixed_cost
+    total_cost = ctx.orient[:, 0] * (fixed + p.pooled_variable_cost * served)
+    contrib_size = _count(ctx, contrib_served)
+    share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=contrib_ok)
+    cost = total_cost[ctx.c] * share
+    access = np.where(contrib_ok, 1.0, np.where(free_riding, p.free_rider_access, 0.0))
+    benefit = ctx.effectiveness[ctx.c] * w * p.need_cost_per_employee * size * access
+    return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success)
+
+
+def products_markets_action(ctx: ActionContext, p) -> ActionResult:
+    """Produits/Marchés: a joint product for a market that needs a critical size.
+
+    Contributors each put ``w · contribution`` in. If their number ``k`` reaches the market domain's critical
+    mass, the joint product earns ``w · e · R0 · k^β · (1 + γ · Q)``, shared equally by contributors, where
+    ``Q = mean_k(max_i c_ik − mean_i c_ik)`` is the complementarity of contributors' capabilities (what
+    the group covers beyond what its average member covers). Each contributor then develops a new activity
+    with probability ``innovation_probability · Q`` (its weakest capability rises). Below critical mass
+    nothing is spent and nothing earned.
+    """
+    w, k, attempted, success, ok = _gate(ctx, 1)
+    n_cl = ctx.n_clusters
+    q = np.zeros(n_cl)
+    benefit = np.zeros(len(ctx.f))
+    cost = np.zeros(len(ctx.f))
+    new_activity = np.zeros(0, dtype=np.int64)
+    if ok.any():
+        idx = ok.nonzero()[0]
+        cl = ctx.c[idx]
+        caps = ctx.cap.take(ctx.f[idx], axis=0)
+        cmax = segment_max(cl, caps, n_cl)
+        csum = segment_sum(cl, caps, n_cl)
+        kk = np.maximum(k, 1.0)
+        q = row_mean(cmax - csum / kk[:, None])
+        wc = ctx.orient[:, 1]
+        revenue = wc * ctx.effectiveness * p.project_revenue * kk**p.scale_elasticity * (1 + p.complementarity_gain * q)
+        benefit[idx] = revenue[cl] / kk[cl]
+        cost[idx] = wc[cl] * p.contribution * ctx.contribution_factor
+        innov = ctx.rng.random(len(idx)) < p.innovation_probability * q[cl]
+        new_activity = ctx.f[idx[innov]]
+    return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
+                        extra={"complementarity": q, "new_activity_firms": new_activity})
+
+
+def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+                horizon_value: np.ndarray) -> ActionResult:
+    """Club de travail: exchange of experience whose value depends on cognitive distance and trust.
+
+    Participants (contributing members, each paying ``w · contribution`` of time) learn from the co-members
+    they meet this quarter (``pairs``: learner membership, source membership, learner's trust in source).
+    If the number of participants reaches the knowledge domain's critical mass, a learner gains
+    ``Δc_i = λ · w · e · t_ij · h(d_ij) · max(0, c_j − c_i)`` per meeting, where ``h`` is Nooteboom's
+    inverted U in cognitive distance ``d_ij = mean|c_i − c_j|`` (:func:`cognitive_learning_factor`).
+    The money value of the gain (``Δ capability index × horizon_value`` of the learner) is its benefit.
+    """
+    w, k, attempted, success, ok = _gate(ctx, 2)
+    cost = np.where(ok, w * p.contribution * ctx.contribution_factor, 0.0)
+    learner, source, trust = pairs
+    if len(learner):
+        use = ok[learner] & ok[source]
+        learner, source, trust = learner[use], source[use], trust[use]
+    if len(learner):
+        # c_j − c_i (|c_i − c_j| is its magnitude); rows read with take, not cap[...] (see ActionContext)
+        ahead = ctx.cap.take(ctx.f[source], axis=0) - ctx.cap.take(ctx.f[learner], axis=0)
+        dist = row_mean(np.abs(ahead))
+        cl = ctx.c[learner]
+        factor = p.learning_rate * ctx.orient[:, 2].take(cl) * ctx.effectiveness[cl] * trust
+        if ctx.learning_boost is not None:
+            factor = factor * (1 + ctx.learning_boost[cl])
+        factor = factor * cognitive_learning_factor(dist, p.optimal_distance)
+        delta = factor[:, None] * np.maximum(0.0, ahead)
+        gain = segment_sum(learner, delta, len(ctx.f))
+    else:
+        gain = np.zeros((len(ctx.f), ctx.cap.shape[1]))
+    benefit = row_mean(gain) * horizon_value[ctx.f]
+    return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
+                        extra={"capability_gain": gain, "participant": ok})
+
+
+ORIENTATIONS: dict[str, Callable[..., ActionResult]] = {
+    "moyens": moyens_action,
+    "products_markets": products_markets_action,
+    "club": club_action,
+}

@@ -1,0 +1,1 @@
+"""Figures: DataFrames in, matplotlib Figures out. Nothing here chooses a backend or writes a file."""
