@@ -5,6 +5,7 @@ are the CI scripts."""
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import re
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 import clustersim
 import clustersim.model.orientations as orientations_module
-from clustersim.model import POLICY_PHASES
+from clustersim.model import POLICY_PHASES, mechanisms
 from clustersim.model.indicators import INDICATORS
 from clustersim.model.orientations import ORIENTATIONS
 from clustersim.scenario.io import render_parameter_table_markdown
@@ -87,6 +88,11 @@ def _expand_braces(token: str) -> list[str]:
             for x in _expand_braces(token[: m.start()] + alt.strip() + token[m.end():])]
 
 
+#: the mechanism modules, by name (the ODD names their functions as ``module.function``)
+MECHANISMS = {p.stem: importlib.import_module(f"clustersim.model.mechanisms.{p.stem}")
+              for p in Path(mechanisms.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+
+
 def _names_a_parameter(pattern: str) -> bool:
     """A full path, a section prefix, or a glob (``links.*``) matching at least one parameter."""
     if "*" in pattern:
@@ -108,6 +114,8 @@ def test_no_stale_parameter_paths(odd):
         head, _, rest = token.partition(".")
         if head == "orientations" and hasattr(orientations_module, rest):
             continue  # a function of clustersim/model/orientations.py
+        if head in MECHANISMS and hasattr(MECHANISMS[head], rest):
+            continue  # a function of clustersim/model/mechanisms/ (market.environment, links.links, ...)
         if not all(_names_a_parameter(t) for t in _expand_braces(token)):
             stale.add(token)
     assert not stale, f"docs/ODD.md names parameters the schema does not have: {sorted(stale)}"

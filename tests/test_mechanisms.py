@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clustersim.model import ClusterModel
+from clustersim.model.mechanisms import demography, knowledge, links, membership
 from clustersim.model.orientations import (
     ActionContext,
     club_action,
@@ -401,7 +402,7 @@ def test_rivalry_market_coordination_reduces_rivalry_of_same_sector_comembers_on
     results = {}
     for q in (0.0, 0.3, 1.0):
         m.p.competition.market_coordination = q
-        rivalry, penalty = m._rivalry(rows)
+        rivalry, penalty = knowledge.internal_rivalry(m, rows)
         rho, half = comp.regional_rivalry_weight, comp.rivalry_half
         exp_same = _documented_rivalry(others[same] - 4, 4, q, rho, half)
         exp_rest = _documented_rivalry(others[~same], 0, q, rho, half)
@@ -427,10 +428,10 @@ def test_rivalry_counts_a_rival_met_in_two_clusters_once():
     documented = comp.regional_rivalry_weight * outside
     documented = documented / (documented + comp.rivalry_half)
     add_cluster(m, [a, b, int(s1[0])])
-    one, _ = m._rivalry(rows)
+    one, _ = knowledge.internal_rivalry(m, rows)
     assert one[rows == a][0] == pytest.approx(documented)  # b shares one cluster with a: as documented
     add_cluster(m, [a, b, int(s1[1])])  # a and b now also meet in a second cluster
-    two, _ = m._rivalry(rows)
+    two, _ = knowledge.internal_rivalry(m, rows)
     assert two[rows == a][0] == pytest.approx(documented)
 
 
@@ -493,7 +494,7 @@ def test_leave_requires_low_memory_and_minimum_tenure():
     mem.memory[idx[3]] = -3.0
     mem.joined[idx[3]] = m.now - 4  # below, tenure exactly min_stay -> leaves
     mem.memory[idx[4]] = -1.0  # exactly at the threshold (not below) -> stays
-    m._leave()
+    membership.leave(m)
     assert sorted(m.memberships.firm.tolist()) == [1, 2, 4, 5]
     assert m.clusters.size[row] == 4
     assert m.firms.n_memberships[[0, 3]].tolist() == [0, 0]
@@ -509,13 +510,13 @@ def test_leaver_does_not_rejoin_in_the_same_quarter():
     row = add_cluster(m, [0, 1, 2, 3, 4, 5])
     m.now = 10
     m.memberships.memory[m.memberships.firm == 0] = -50.0  # firm 0 leaves
-    m._leave()
-    m._join()
+    membership.leave(m)
+    membership.join(m)
     assert 0 not in m.memberships.firm
     assert m.counters["joins"] > 0  # the others outside did join (everybody hears of the only cluster)
     m.now = 11
-    m._leave()
-    m._join()
+    membership.leave(m)
+    membership.join(m)
     assert 0 in m.memberships.firm[m.memberships.cluster == row]  # a quarter later it may come back
 
 
@@ -558,7 +559,7 @@ def test_join_refused_when_expected_benefit_is_negative():
     m, row = _join_model(fee=100_000.0)
     outsiders = np.setdiff1d(m.alive_rows, [0, 1, 2, 3])
     assert np.all(m.expected_benefit(outsiders, np.full(len(outsiders), row), noise=True) < 0)
-    m._join()
+    membership.join(m)
     assert m.counters["joins"] == 0
     assert m.clusters.size[row] == 4
     assert len(m.memberships) == 4
@@ -569,7 +570,7 @@ def test_join_happens_when_expected_benefit_clears_threshold():
     m, row = _join_model(fee=0.0)
     outsiders = np.setdiff1d(m.alive_rows, [0, 1, 2, 3])
     e = m.expected_benefit(outsiders, np.full(len(outsiders), row), noise=False)
-    m._join()
+    membership.join(m)
     joined = np.setdiff1d(m.memberships.firm, [0, 1, 2, 3])
     assert len(joined) > 0
     assert m.counters["joins"] == len(joined)
@@ -590,7 +591,7 @@ def test_links_decay_without_use_and_are_pruned():
     assert created.all()
     h.value[pos] = [0.9, 0.5, 0.0626, 0.0624]
     v_before = dict(zip(m.vertical.key.tolist(), m.vertical.value.tolist(), strict=True))
-    m._links()
+    links.links(m)
     np.testing.assert_allclose([h.get(1, 5), h.get(2, 6), h.get(3, 7)], [0.72, 0.4, 0.0626 * 0.8])
     assert (4, 8) not in h
     assert len(h) == 3
@@ -606,7 +607,7 @@ def test_vertical_link_carrying_purchases_grows_versus_decay_only(use_gain):
     d = m.p.links.decay
     V, F = m.vertical, m.firms
     customers = m.alive_rows[F.chain[m.alive_rows] > 0]
-    m._supplier_search(customers)  # the model's own search once more: some customers get a second supplier
+    links.supplier_search(m, customers)  # the model's own search once more: some customers get a second supplier
     V.value[:] = np.random.default_rng(0).uniform(0.1, 0.9, len(V))
     src, dst, v = V.src, V.dst, V.value.copy()
     attract = v * F.prod[src]  # purchases are split by intensity × supplier productivity
@@ -737,11 +738,11 @@ def test_outside_investors_need_positive_cluster_synergies():
     assert len(m.live_clusters) == 0
     row = add_cluster(m, [0, 1, 2, 3, 4])
     m.clusters.reputation[row] = -50.0
-    m._demography()
+    demography.demography(m)
     assert m.counters["investors"] == 0
     m.clusters.reputation[row] = 10.0 * m.p.demography.investor_synergy_reference  # expected 100 investors
     n0 = m.firms.n
-    m._demography()
+    demography.demography(m)
     k = int(m.counters["investors"])
     assert k > 50
     new = np.arange(n0, m.firms.n)

@@ -24,6 +24,7 @@ from clustersim.model import (
     STAGE_MATURITY,
     ClusterModel,
 )
+from clustersim.model.mechanisms import actions, formation, knowledge, lifecycle, links, market, membership
 
 # --------------------------------------------------------------------------------------------------------
 # helpers (the approach of tests/test_mechanisms.py)
@@ -75,7 +76,7 @@ def test_leakage_reaches_same_sector_non_participants_of_the_cluster_only():
     """leak = rate × mean gain of the cluster's same-sector participants; nobody else receives anything."""
     rate = 0.3
     m, f, cl, part, gain, cv = _leak_case(rate)
-    leak_gain, _ = m._leakage(f, cl, 2, gain, part, cv)
+    leak_gain, _ = actions.leakage(m, f, cl, 2, gain, part, cv)
     expected = np.zeros_like(gain)
     expected[[3, 4]] = rate * gain[[0, 1, 2]].mean(axis=0)  # d, e: sector-0 non-participants of cluster 0
     expected[9] = rate * gain[8]  # q: learns from cluster 1's only sector-1 participant p
@@ -90,7 +91,7 @@ def test_leakage_reaches_same_sector_non_participants_of_the_cluster_only():
 def test_leakage_cost_is_rivals_money_value_shared_by_participants():
     """Each participant of a (cluster, sector) group bears Σ receivers' mean_k(leak)·cv / participants."""
     m, f, cl, part, gain, cv = _leak_case(0.3)
-    leak_gain, leak_cost = m._leakage(f, cl, 2, gain, part, cv)
+    leak_gain, leak_cost = actions.leakage(m, f, cl, 2, gain, part, cv)
     value = leak_gain.mean(axis=1) * cv[f]  # money value received by each membership
     expected = np.zeros(len(f))
     expected[[0, 1, 2]] = (value[3] + value[4]) / 3
@@ -106,7 +107,7 @@ def test_leakage_scales_with_rate_and_vanishes_at_zero():
     out = {}
     for rate in (0.0, 0.2, 0.4):
         m, f, cl, part, gain, cv = _leak_case(rate)
-        out[rate] = m._leakage(f, cl, 2, gain, part, cv)
+        out[rate] = actions.leakage(m, f, cl, 2, gain, part, cv)
     np.testing.assert_array_equal(out[0.0][0], 0.0)
     np.testing.assert_array_equal(out[0.0][1], 0.0)
     assert out[0.2][0].sum() > 0
@@ -123,7 +124,7 @@ def test_leakage_feeds_capability_gains_and_net_benefits_in_the_model():
                                 "competition.leakage_rate": rate})
         m.firms.coop[free_riders] = 0.0  # willingness 0: never contribute, never take part in the club
         add_cluster(m, contributors + free_riders)
-        m._collective_actions()
+        actions.collective_actions(m)
         out[rate] = (m.club_gain.copy(), m.firms.cluster_net[: m.firms.n].copy())
     (g0, net0), (g1, net1) = out[0.0], out[0.5]
     assert g0[contributors].sum() > 0  # the club ran and its participants learned
@@ -160,7 +161,7 @@ def test_spillover_to_a_linked_non_member_follows_the_partners_lead():
     F = m.firms
     o, r, v = m.p.learning.capability_obsolescence, m.p.links.spillover_rate, 0.5
     ca, cb, cc = F.cap[a].copy(), F.cap[b].copy(), F.cap[c].copy()
-    m._knowledge_and_productivity()
+    knowledge.knowledge_and_productivity(m)
     spill_a = r * v * np.maximum(0.0, cb - ca)
     spill_b = r * v * np.maximum(0.0, ca - cb)
     np.testing.assert_allclose(F.cap[a], ca * (1 - o) + spill_a, rtol=1e-12)
@@ -180,7 +181,7 @@ def test_no_spillover_when_the_link_carries_no_exchange():
     F = m.firms
     o = m.p.learning.capability_obsolescence
     ca, cb = F.cap[a].copy(), F.cap[b].copy()
-    m._knowledge_and_productivity()
+    knowledge.knowledge_and_productivity(m)
     np.testing.assert_allclose(F.cap[a], ca * (1 - o), rtol=1e-12)
     np.testing.assert_allclose(F.cap[b], cb * (1 - o), rtol=1e-12)
     assert m.step_stats["spillover_nonmembers"] == 0.0
@@ -205,7 +206,7 @@ def test_cooperativeness_moves_towards_the_behaviour_that_paid_better():
     c = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3], dtype=np.int64)
     coop = np.array([1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0], dtype=bool)
     payoff = np.array([10.0, 6.0, 2.0, 0.0, 8.0, -3.0, 1.0, 2.0, 1.5, 50.0, -5.0, 7.0, -7.0])
-    m._learn_cooperativeness(f, c, 4, coop, payoff)
+    actions.learn_cooperativeness(m, f, c, 4, coop, payoff)
     d0 = _documented_delta(8.0, 1.0, 0.1, 2.0)  # u_C = (10+6+8)/3, u_D = (2+0)/2
     d1 = _documented_delta(-3.0, 1.5, 0.1, 2.0)  # u_C = -3, u_D = (1+2+1.5)/3
     assert d0 > 0 > d1
@@ -224,7 +225,7 @@ def test_cooperativeness_learning_is_clipped_to_unit_interval():
     f = np.array([0, 1, 2, 3], dtype=np.int64)
     c = np.array([0, 0, 1, 1], dtype=np.int64)
     coop = np.array([1, 0, 1, 0], dtype=bool)
-    m._learn_cooperativeness(f, c, 2, coop, np.array([100.0, 0.0, -100.0, 0.0]))
+    actions.learn_cooperativeness(m, f, c, 2, coop, np.array([100.0, 0.0, -100.0, 0.0]))
     assert _documented_delta(100.0, 0.0, 1.0, 1.0) > 0.1  # unclipped both would leave [0, 1]
     np.testing.assert_array_equal(F.coop[[0, 1]], 1.0)
     np.testing.assert_array_equal(F.coop[[2, 3]], 0.0)
@@ -251,7 +252,7 @@ def test_formation_founders_are_the_candidates_at_or_above_attraction_threshold(
     m = quiet_model(30, 3, {**FORMING, "clusters.partner_search_sample": 500, "clusters.attraction_threshold": 0.5,
                             "clusters.purpose_weight_moyens": 0.0, "clusters.purpose_weight_club": 0.0})
     assert len(m.vertical) == len(m.horizontal) == 0  # no link partners: candidates are the random sample
-    m._form_clusters()
+    formation.form_clusters(m)
     C, mem = m.clusters, m.memberships
     assert C.n >= 1
     assert m.counters["clusters_formed"] == C.n
@@ -281,7 +282,7 @@ def test_formation_needs_min_founders(min_founders, unwilling, formed):
     m = quiet_model(30, 5, {**FORMING, "clusters.partner_search_sample": 500, "clusters.attraction_threshold": 0.0,
                             "clusters.min_founders": min_founders})
     m.firms.coop[11] = 1.0 - unwilling
-    m._form_clusters()
+    formation.form_clusters(m)
     assert m.clusters.n == formed
     assert m.counters["clusters_formed"] == formed
     assert len(m.memberships) == (30 - unwilling) * formed
@@ -298,7 +299,7 @@ def test_formation_needs_willing_candidates():
                                 "clusters.attraction_threshold": 0.0})
         m.firms.coop[: m.firms.n] = willing
         m.firms.coop[7] = 1.0  # the only initiator when nobody else is willing
-        m._form_clusters()
+        formation.form_clusters(m)
         n_formed[willing] = m.clusters.n
     assert n_formed[0.0] == 0
     assert n_formed[1.0] >= 1
@@ -319,12 +320,12 @@ def test_small_cluster_dissolves_after_dissolve_patience_quarters_not_before():
     lost0 = m.ledger["fund_lost"]
     for q in (1, 2):
         m.now += 1
-        m._life_cycle()
+        lifecycle.life_cycle(m)
         assert C.alive[small]
         assert C.low_streak[small] == q
         assert agent in m.agents
     m.now += 1
-    m._life_cycle()
+    lifecycle.life_cycle(m)
     assert not C.alive[small]
     assert C.died[small] == m.now
     assert C.stage[small] == STAGE_DISSOLVED
@@ -348,19 +349,19 @@ def test_dissolution_countdown_restarts_when_the_cluster_recovers():
     row = add_cluster(m, [0, 1, 2])
     for _ in range(2):
         m.now += 1
-        m._life_cycle()
-    m._add_memberships(np.array([9]), np.array([row]), np.zeros(1))  # back at min_size for one quarter
+        lifecycle.life_cycle(m)
+    membership.add_memberships(m, np.array([9]), np.array([row]), np.zeros(1))  # back at min_size for one quarter
     m.now += 1
-    m._life_cycle()
+    lifecycle.life_cycle(m)
     assert m.clusters.low_streak[row] == 0
-    m._remove_memberships(m.memberships.firm == 9, "negative_benefit")
+    membership.remove_memberships(m, m.memberships.firm == 9, "negative_benefit")
     for q in (1, 2):
         m.now += 1
-        m._life_cycle()
+        lifecycle.life_cycle(m)
         assert m.clusters.alive[row]
         assert m.clusters.low_streak[row] == q
     m.now += 1
-    m._life_cycle()
+    lifecycle.life_cycle(m)
     assert not m.clusters.alive[row]
 
 
@@ -377,10 +378,10 @@ def test_life_cycle_stages_follow_age_and_membership_trend():
     trend = [0.5, 0.1, -0.1, 0.01, 0.1, 0.0]
     C.born[rows] = born
     C.trend[rows] = trend
-    m._prev_sizes = C.size[: C.n].astype(np.float64)  # no membership change ...
-    m._prev_sizes[rows[5]] = 2.0  # ... except the last cluster, which grew from 2 to 4 members
+    m.prev_sizes = C.size[: C.n].astype(np.float64)  # no membership change ...
+    m.prev_sizes[rows[5]] = 2.0  # ... except the last cluster, which grew from 2 to 4 members
     mem.memory[mem.cluster == rows[4]] = -0.5  # members of cluster 4 remember a net loss
-    m._life_cycle()
+    lifecycle.life_cycle(m)
     change = np.array([0, 0, 0, 0, 0, (4 - 2) / 4])
     np.testing.assert_allclose(C.trend[rows], 0.8 * np.array(trend) + 0.2 * change, rtol=1e-12)
     assert C.stage[rows].tolist() == [STAGE_EMERGENCE, STAGE_GROWTH, STAGE_DECLINE, STAGE_MATURITY,
@@ -406,7 +407,7 @@ def _coordinated(facilitator_quality: float = 1.0, fund: float = 0.0, params: di
     m.clusters.facilitator_quality[row] = facilitator_quality
     m.clusters.fund[row] = fund
     sizes = m.firms.size[MEMBERS6].copy()
-    m._collective_actions()
+    actions.collective_actions(m)
     return m, row, sizes
 
 
@@ -476,7 +477,7 @@ def test_export_revenue_is_demand_times_weight_share():
     F = m.firms
     rows = m.alive_rows
     e = m.p.market.market_share_elasticity
-    m._market()
+    market.market(m)
     w = F.size[rows] * (F.prod[rows] / 1.2) ** e
     s = F.sector[rows]
     total = np.array([w[s == 0].sum(), w[s == 1].sum()]) + m.competitors
@@ -496,11 +497,11 @@ def test_higher_productivity_wins_a_larger_share():
     F.size[[i, j]] = 10.0
     F.prod[[i, j]] = [1.1, 0.9]
     e = m.p.market.market_share_elasticity
-    m._market()
+    market.market(m)
     xi, xj = F.export_revenue[i], F.export_revenue[j]
     assert xi / xj == pytest.approx((1.1 / 0.9) ** e, rel=1e-12)
     F.prod[i] = 1.3
-    m._market()
+    market.market(m)
     assert F.export_revenue[i] > xi
     assert F.export_revenue[j] < xj
 
@@ -511,7 +512,7 @@ def test_without_elasticity_shares_follow_size_only():
     m.p.market.market_share_elasticity = 0.0
     F = m.firms
     rows = m.alive_rows
-    m._market()
+    market.market(m)
     s = F.sector[rows]
     per_employee = F.export_revenue[rows] / F.size[rows]
     for k in (0, 1):
@@ -538,7 +539,7 @@ def test_employment_follows_profitability_within_max_growth_and_floor():
     F.revenue[3] = base3 + need * 12.0 + 0.04 * base3  # profit = 4 % of wages and overhead
     size0 = F.size[rows].copy()
     profit = F.revenue[rows] - F.inputs[rows] - mk.wage * size0 - mk.fixed_cost - need * size0
-    m._collective_actions()
+    actions.collective_actions(m)
     np.testing.assert_allclose(F.profit[rows], profit, rtol=1e-12)
     expected = np.maximum(1.0, size0 * (1 + np.clip(adj * profit / (mk.wage * size0 + mk.fixed_cost), -mg, mg)))
     np.testing.assert_allclose(F.size[rows], expected, rtol=1e-12)
@@ -568,13 +569,13 @@ def test_supplier_search_links_to_the_most_productive_firm_one_stage_up():
     stage1 = rows[F.chain[rows] == 1]
     customer = int(rows[F.chain[rows] == 2][0])
     best = int(stage1[np.argmax(F.prod[stage1])])
-    m._supplier_search(np.array([customer]))
+    links.supplier_search(m, np.array([customer]))
     assert m.vertical.src.tolist() == [best]
     assert m.vertical.dst.tolist() == [customer]
     assert m.vertical.value.tolist() == [m.p.links.initial_intensity]
     # every searching firm links one stage up, to that stage's most productive firm
     searching = rows[F.chain[rows] > 0]
-    m._supplier_search(searching)
+    links.supplier_search(m, searching)
     V = m.vertical
     assert set(V.dst.tolist()) == set(searching.tolist())
     np.testing.assert_array_equal(F.chain[V.src], F.chain[V.dst] - 1)
@@ -590,17 +591,17 @@ def test_supplier_search_neither_duplicates_a_link_nor_exceeds_max_suppliers():
     stage1 = rows[F.chain[rows] == 1]
     customer = int(rows[F.chain[rows] == 2][0])
     first = int(stage1[np.argmax(F.prod[stage1])])
-    m._supplier_search(np.array([customer]))
-    m._supplier_search(np.array([customer]))  # finds the same supplier again: no second link
+    links.supplier_search(m, np.array([customer]))
+    links.supplier_search(m, np.array([customer]))  # finds the same supplier again: no second link
     assert len(m.vertical) == 1
     second = int(stage1[stage1 != first][0])
     F.prod[second] = 10 * F.prod[stage1].max()  # a new most productive supplier
-    m._supplier_search(np.array([customer]))
+    links.supplier_search(m, np.array([customer]))
     V = m.vertical
     assert sorted(zip(V.src.tolist(), V.dst.tolist(), strict=True)) == sorted([(first, customer), (second, customer)])
     third = int(stage1[(stage1 != first) & (stage1 != second)][0])
     F.prod[third] = 10 * F.prod[second]
-    m._supplier_search(np.array([customer]))  # already max_suppliers = 2 suppliers
+    links.supplier_search(m, np.array([customer]))  # already max_suppliers = 2 suppliers
     V = m.vertical
     assert len(V) == 2
     assert third not in V.src

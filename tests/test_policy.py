@@ -9,13 +9,17 @@ that the ``Policy`` validator runs on each of them. Models are small (40-80 firm
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
+from unittest import mock
 
 import numpy as np
 import pytest
 from helpers import QUIET, add_cluster
 
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel, NoPolicy
+from clustersim.model.mechanisms import actions, membership
 from clustersim.model.orientations import cognitive_learning_factor
 from clustersim.model.policy.public import INSTRUMENTS, SPENDING_ITEMS, PublicPolicy, build_policy
 from clustersim.scenario.io import ScenarioError, scenario_from_dict
@@ -552,17 +556,19 @@ def test_training_closes_quality_gain_of_the_gap_every_period_quarters():
 COFUND = on(rate=0.4, cap_per_cluster=1000.0)
 
 
-def _spy_cofunding(m: ClusterModel) -> list:
-    seen = []
-    original = m._cofunding
+@contextlib.contextmanager
+def _spy_cofunding() -> Iterator[list]:
+    """Record the arguments and result of every call of the co-funding mechanism (actions.cofunding)."""
+    seen: list = []
+    original = actions.cofunding
 
-    def cofunding(c, nc, eligible):
-        public = original(c, nc, eligible)
+    def cofunding(m, c, nc, eligible):
+        public = original(m, c, nc, eligible)
         seen.append((c.copy(), eligible.copy(), public.copy()))
         return public
 
-    m._cofunding = cofunding
-    return seen
+    with mock.patch.object(actions, "cofunding", cofunding):
+        yield seen
 
 
 def _cofunded_quarter(cofunding: dict, seed: int = 3):
@@ -572,8 +578,8 @@ def _cofunded_quarter(cofunding: dict, seed: int = 3):
                      quiet=True, seed=seed, always_policy=True)
     a = supported_cluster(m, range(10))
     b = add_cluster(m, range(10, 20))
-    seen = _spy_cofunding(m)
-    m.step()
+    with _spy_cofunding() as seen:
+        m.step()
     c, eligible, public = seen[0]
     return m, a, b, c, eligible, public
 
@@ -802,7 +808,7 @@ def test_evaluation_scores_delabels_below_threshold_and_reallocates_with_mean_on
     assert not C.supported[rows[0]] and C.support_ended[rows[0]] == 4
     assert C.supported[rows[1:]].all() and (C.support_ended[rows[1:]] == -1).all()
     assert m.policy_counters["delabelled"] == 1
-    m._refresh_indicators()
+    m.refresh_indicators()
     assert m.indicators["delabelled"] == 1.0
     assert m.indicators["survival_after_support"] == 1.0
     # reallocation: weight (1 − r) + r·2·rank, rank = (position + 0.5) / n among the evaluated supported
@@ -968,7 +974,7 @@ def test_open_labelling_labels_clusters_that_reach_label_min_size_whatever_their
     m.step()
     assert C.supported[big] and C.labelled_at[big] == 1 and C.founded_mode[big] == MODE_BOTTOM_UP
     assert not C.supported[small]
-    m._add_memberships(np.array([30]), np.array([small]), np.zeros(1))
+    membership.add_memberships(m, np.array([30]), np.array([small]), np.zeros(1))
     m.step()
     assert C.supported[small] and C.labelled_at[small] == 2
     assert m.policy_counters["labelled"] == 2

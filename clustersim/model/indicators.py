@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clustersim.model.state import MODE_BOTTOM_UP, MODE_DIRECTIVE
+
 if TYPE_CHECKING:
     from clustersim.model.model import ClusterModel
 
@@ -134,70 +136,100 @@ def _share(mask: np.ndarray, n: int | np.integer) -> float:
     return np.count_nonzero(mask) / n
 
 
+_total = np.add.reduce  # ndarray.sum without its Python wrapper (same sums)
+
+
 def _policy_total(model: ClusterModel) -> float:
     treasury = getattr(model.policy, "treasury", None)
     return float(treasury.total) if treasury is not None else 0.0
 
 
 def compute_indicators(model: ClusterModel) -> dict[str, float]:
-    """All indicators of :data:`INDICATORS` for the model's current state."""
-    F, C, mem = model.firms, model.clusters, model.memberships
-    st = model.step_stats
+    """All indicators of :data:`INDICATORS` for the model's current state, in the registry's order."""
     rows = model.alive_rows
     live = model.live_clusters
+    return {**_competitiveness(model, rows), **_durability(model, rows, live), **_leverage(model, rows),
+            **_policy(model, live), **_mechanisms(model, rows, live)}
+
+
+def _competitiveness(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
+    F = model.firms
     n = max(len(rows), 1)
-    total = np.add.reduce  # ndarray.sum without its Python wrapper (same sums)
     size = F.size[rows]
-    employment = total(size)
-    va = float(total(F.value_added[rows]))
-    if model.va0 is None:
-        model.va0 = va
-    va0 = model.va0
-    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
-    n_old = np.count_nonzero(formed_old)
-    attempted = st.get("actions_attempted", 0.0)
-    pc = model.policy_counters
-    ended = C.support_ended[: C.n] >= 0
     cohort0 = F.cohort0[: F.n]
-    orient = C.orient.take(live, axis=0)
-    out = {
+    return {
         # np.average(prod / frontier, weights=size): the same weighted sum over the same sum of weights
-        "relative_productivity": (float(total(F.prod[rows] / model.frontier * size) / employment)
+        "relative_productivity": (float(_total(F.prod[rows] / model.frontier * size) / _total(size))
                                   if len(rows) else 0.0),
-        "export_share": float(total(F.export_revenue[rows]) / total(model.demand)),
+        "export_share": float(_total(F.export_revenue[rows]) / _total(model.demand)),
         "capability_index": _mean(F.capidx[rows]),
         "new_activity_share": _share(F.new_activity[rows], n),
         "firm_survival": _share(F.alive[: F.n] & cohort0, max(int(np.count_nonzero(cohort0)), 1)),
         "n_firms": float(len(rows)),
+    }
+
+
+def _durability(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict[str, float]:
+    F, C, mem, st, counters = model.firms, model.clusters, model.memberships, model.step_stats, model.counters
+    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
+    n_old = np.count_nonzero(formed_old)
+    return {
         "n_clusters": float(len(live)),
-        "member_share": _share(F.n_memberships[rows] > 0, n),
+        "member_share": _share(F.n_memberships[rows] > 0, max(len(rows), 1)),
         "mean_cluster_size": _mean(C.size[live]),
         "mean_cluster_age": _mean(model.now - C.born[live]),
         "cluster_survival": _share(C.alive[: C.n] & formed_old, n_old) if n_old else 1.0,
         "membership_turnover": float((st.get("joins", 0.0) + st.get("leaves", 0.0)) / max(len(mem), 1)),
         "mean_trust": _mean(mem.trust, model.p.trust.initial),
         "mean_alignment": _mean(C.alignment[live]),
-        "clusters_formed": float(model.counters["clusters_formed"]),
-        "clusters_dissolved": float(model.counters["clusters_dissolved"]),
-        "leaves_negative_benefit": float(model.counters["leave_negative_benefit"]),
-        "leaves_firm_exit": float(model.counters["leave_firm_exit"]),
-        "leaves_dissolution": float(model.counters["leave_dissolution"]),
+        "clusters_formed": float(counters["clusters_formed"]),
+        "clusters_dissolved": float(counters["clusters_dissolved"]),
+        "leaves_negative_benefit": float(counters["leave_negative_benefit"]),
+        "leaves_firm_exit": float(counters["leave_firm_exit"]),
+        "leaves_dissolution": float(counters["leave_dissolution"]),
+    }
+
+
+def _leverage(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
+    F, st = model.firms, model.step_stats
+    va = float(_total(F.value_added[rows]))
+    if model.va0 is None:
+        model.va0 = va
+    va0 = model.va0
+    return {
         "value_added": va,
         "value_added_growth": va / va0 - 1.0 if va0 > 0 else 0.0,
-        "employment": float(employment),
+        "employment": float(_total(F.size[rows])),
         "investors_attracted": float(model.counters["investors"]),
         "local_purchases": st.get("local_purchases", 0.0),
         "member_purchases_from_nonmembers": st.get("member_purchases_from_nonmembers", 0.0),
         "spillover_nonmembers": st.get("spillover_nonmembers", 0.0),
         "public_spending": st.get("public_spending", 0.0),
         "public_spending_cumulative": _policy_total(model),
+    }
+
+
+def _policy(model: ClusterModel, live: np.ndarray) -> dict[str, float]:
+    C, mem, pc = model.clusters, model.memberships, model.policy_counters
+    ended = C.support_ended[: C.n] >= 0
+    return {
         "supported_clusters": float(np.count_nonzero(C.supported[live])),
-        "clusters_formed_policy": float(np.count_nonzero(C.founded_mode[: C.n] > 0)),
+        "clusters_formed_policy": float(np.count_nonzero(C.founded_mode[: C.n] > MODE_BOTTOM_UP)),
         "applications": float(pc["applications"]),
         "selection_rate": float(pc["selected"] / pc["applications"]) if pc["applications"] else 0.0,
         "survival_after_support": _share(C.alive[: C.n][ended], np.count_nonzero(ended)) if ended.any() else 1.0,
         "delabelled": float(pc["delabelled"]),
-        "assigned_share": _share(C.founded_mode[mem.cluster] == 3, len(mem)) if len(mem) else 0.0,
+        "assigned_share": (_share(C.founded_mode[mem.cluster] == MODE_DIRECTIVE, len(mem)) if len(mem)
+                           else 0.0),
+    }
+
+
+def _mechanisms(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict[str, float]:
+    F, C, st = model.firms, model.clusters, model.step_stats
+    n = max(len(rows), 1)
+    attempted = st.get("actions_attempted", 0.0)
+    orient = C.orient.take(live, axis=0)
+    return {
         "cooperation_rate": st.get("cooperation_rate", 0.0),
         "critical_mass_rate": float(st.get("actions_success", 0.0) / attempted) if attempted else 0.0,
         "gain_moyens": st.get("moyens_gain", 0.0),
@@ -216,4 +248,3 @@ def compute_indicators(model: ClusterModel) -> dict[str, float]:
         "orientation_club": _mean(orient[:, 2]),
         "mean_cooperativeness": _mean(F.coop[rows]),
     }
-    return out

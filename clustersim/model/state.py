@@ -15,7 +15,34 @@ import numpy as np
 
 from clustersim.util.arrays import PAIR_SHIFT, isin_sorted
 
-__all__ = ["Col", "col", "Table", "FirmTable", "ClusterTable", "MembershipTable"]
+__all__ = [
+    "FOUNDED_MODES",
+    "LEAVE_REASONS",
+    "MODE_BOTTOM_UP",
+    "MODE_CALL",
+    "MODE_DIRECTIVE",
+    "MODE_IDENTIFICATION",
+    "STAGE_DECLINE",
+    "STAGE_DISSOLVED",
+    "STAGE_EMERGENCE",
+    "STAGE_GROWTH",
+    "STAGE_MATURITY",
+    "Col",
+    "col",
+    "Table",
+    "FirmTable",
+    "ClusterTable",
+    "MembershipTable",
+]
+
+
+#: why a membership ended (the ``leaves_<reason>`` indicators)
+LEAVE_REASONS = ("negative_benefit", "firm_exit", "dissolution")
+#: life-cycle stages (``ClusterTable.stage``; names in :data:`clustersim.model.agents.LIFE_CYCLE_STAGES`)
+STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY, STAGE_DECLINE, STAGE_DISSOLVED = range(5)
+#: how a cluster came into being (``ClusterTable.founded_mode``)
+FOUNDED_MODES = ("bottom_up", "identification", "call", "directive")
+MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE = range(4)
 
 
 @dataclass(frozen=True)
