@@ -706,7 +706,7 @@ def check_study_folder(out: str | os.PathLike[str], identity: str) -> None:
         raise StoreMismatchError(f"{out}: exists and is not a folder; results are never mixed (choose another --out)")
     runs = out / RUNS_DIR
     if (runs / EXPERIMENT_FILE).exists():
-        RunStore._check_identity(runs, identity)  # the run store's own check: another experiment's runs
+        RunStore.check_identity(runs, identity)  # the run store's own check: another experiment's runs
     record = out / STUDY_FILE
     if record.exists():
         try:
@@ -719,7 +719,7 @@ def check_study_folder(out: str | os.PathLike[str], identity: str) -> None:
                                      f"{str(old)[:12]}, this study {identity[:12]}); results are never mixed "
                                      "(choose another --out)")
         return
-    foreign = sorted(e.name for e in out.iterdir() if e.name != RUNS_DIR and not RunStore._is_ours(e.name))
+    foreign = sorted(e.name for e in out.iterdir() if e.name != RUNS_DIR and not RunStore.is_ours(e.name))
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise StoreMismatchError(f"{out}: a non-empty folder that is not a sensitivity study's (no {STUDY_FILE}; "
