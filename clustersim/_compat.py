@@ -46,7 +46,9 @@ MOVED: dict[str, tuple[str, ...]] = {
                           "clustersim.experiment.summary", "clustersim.experiment.executors",
                           "clustersim.model.tables"),
     "clustersim.scenario_io": ("clustersim.scenario.io",),
-    "clustersim.sensitivity": ("clustersim.studies.sensitivity", "clustersim.reports.sensitivity"),
+    "clustersim.sensitivity": ("clustersim.studies.sensitivity", "clustersim.studies.sensitivity_spec",
+                               "clustersim.studies.sensitivity_sampling", "clustersim.studies.sensitivity_analysis",
+                               "clustersim.reports.sensitivity"),
     "clustersim.state": ("clustersim.model.state",),
     "clustersim.viz": ("clustersim.app.viz",),
 }

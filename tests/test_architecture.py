@@ -34,16 +34,13 @@ FUNCTION_LINES = 60
 LARGE_MODULES = {
     "clustersim/scenario/io.py": 854,
     "clustersim/model/policy/public.py": 798,
-    "clustersim/studies/sensitivity.py": 755,
     "clustersim/scenario/schema.py": 746,
 }
 LONG_FUNCTIONS = {
-    "clustersim/studies/sensitivity.py::analyse": 107,
     "clustersim/app/cli.py::_build_parser": 78,
     "clustersim/model/policy/public.py::call": 77,
     "clustersim/app/cli.py::_cmd_compare": 67,
     "clustersim/scenario/io.py::_to_plain": 65,
-    "clustersim/studies/sensitivity.py::resolve_study": 63,
     "clustersim/studies/compare.py::leverage": 61,
     "clustersim/plots/compare.py::plot_differences": 61,
 }

@@ -383,15 +383,15 @@ def test_analysers_leave_warning_filters_and_the_global_numpy_rng_unchanged():
 
 
 def test_analyser_warnings_are_kept_in_the_note_not_raised(monkeypatch):
-    from clustersim.studies import sensitivity
+    from clustersim.studies import sensitivity_analysis
 
-    real = sensitivity._salib_rows
+    real = sensitivity_analysis._salib_rows
 
     def warns(*args, **kw):
         warnings.warn("something odd in the sample", RuntimeWarning, stacklevel=1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(sensitivity, "_salib_rows", warns)
+    monkeypatch.setattr(sensitivity_analysis, "_salib_rows", warns)
     study = resolve_study(spec(method="morris", samples=10), "<test>")
     res = analyse(study, *runs_of(evaluate(study.sample)[:, None]))  # warnings are errors here: none escapes
     note = res.outputs.loc[0, "note"]

@@ -314,14 +314,14 @@ class RunStore:
         if not isinstance(identity, str) or not identity:
             raise ValueError("identity must be a non-empty string (the experiment's hash)")
         if (path / EXPERIMENT_FILE).exists():
-            cls._check_identity(path, identity)
+            cls.check_identity(path, identity)
             return cls.open(path)
         text = json.dumps({"identity": identity, "experiment": experiment}, indent=2, allow_nan=False)
         if path.exists():
             if not path.is_dir():
                 raise StoreMismatchError(f"{path}: exists and is not a folder; results are never mixed "
                                          "(choose another --out)")
-            foreign = sorted(e.name for e in path.iterdir() if not cls._is_ours(e.name))
+            foreign = sorted(e.name for e in path.iterdir() if not cls.is_ours(e.name))
             if foreign:
                 shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
                 raise StoreMismatchError(f"{path}: a non-empty folder that is not a run store (no {EXPERIMENT_FILE}; "
@@ -333,7 +333,7 @@ class RunStore:
             published = publish_new(tmp, path / EXPERIMENT_FILE)
             fsync_dir(path)
         if not published:  # another process created it meanwhile
-            cls._check_identity(path, identity)
+            cls.check_identity(path, identity)
         return cls.open(path)
 
     @classmethod
@@ -361,11 +361,15 @@ class RunStore:
         return store
 
     @staticmethod
-    def _is_ours(name: str) -> bool:
+    def is_ours(name: str) -> bool:
+        """Whether a folder entry named ``name`` is the store's own even before its experiment file exists: the
+        lock file, or a hidden file of an interrupted write."""
         return name == LOCK_FILE or name.startswith(TMP_PREFIX)
 
     @staticmethod
-    def _check_identity(path: Path, identity: str) -> None:
+    def check_identity(path: Path, identity: str) -> None:
+        """Raise :class:`StoreMismatchError` unless the store at ``path`` (its experiment file exists) holds the
+        runs of the experiment ``identity``."""
         try:
             old = json.loads((path / EXPERIMENT_FILE).read_text())["identity"]
         except (ValueError, KeyError, TypeError):
