@@ -24,8 +24,10 @@ PACKAGE = ROOT / "clustersim"
 #: libraries the model never needs: plotting, scenario files, storage, sensitivity analysis, clusters, pages
 #: (tqdm is not listed: Mesa itself imports it, for its batch runner; pyarrow itself is imported by pandas)
 NOT_FOR_THE_MODEL = ("matplotlib", "ruamel", "SALib", "dask", "distributed", "solara", "pyarrow.parquet",
-                     "pyarrow.dataset", "duckdb", "clustersim.scenario.io", "clustersim.experiment",
-                     "clustersim.studies", "clustersim.plots", "clustersim.reports", "clustersim.app")
+                     "pyarrow.dataset", "duckdb", "clustersim.scenario.io", "clustersim.scenario.errors",
+                     "clustersim.scenario.parse", "clustersim.scenario.paths", "clustersim.scenario.template",
+                     "clustersim.experiment", "clustersim.studies", "clustersim.plots", "clustersim.reports",
+                     "clustersim.app")
 
 #: the size limits (lines) and the modules and functions still above them, each with its present size as a
 #: ceiling: they may shrink, never grow, and a new one may not appear (docs/ARCHITECTURE.md, "Sizes")
@@ -33,7 +35,6 @@ MODULE_LINES = 600
 FUNCTION_LINES = 60
 LARGE_MODULES = {
     "clustersim/model/model.py": 1230,
-    "clustersim/scenario/io.py": 854,
     "clustersim/model/policy/public.py": 798,
     "clustersim/studies/sensitivity.py": 755,
 }
@@ -47,7 +48,6 @@ LONG_FUNCTIONS = {
     "clustersim/model/model.py::_demography": 68,
     "clustersim/model/model.py::_join": 67,
     "clustersim/app/cli.py::_cmd_compare": 67,
-    "clustersim/scenario/io.py::_to_plain": 65,
     "clustersim/studies/sensitivity.py::resolve_study": 63,
     "clustersim/studies/compare.py::leverage": 61,
     "clustersim/plots/compare.py::plot_differences": 61,

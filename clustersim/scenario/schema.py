@@ -2,8 +2,9 @@
 
 One validated pydantic model (:class:`Scenario`) is the only way parameters reach the model. Unknown keys,
 wrong types and out-of-range values are refused (see :mod:`clustersim.scenario.io` for the file loaders and
-the error messages that name file, line, field, bad value and allowed range). The public-policy sections are
-defined in :mod:`clustersim.scenario.policy_schema` and are names of this module too.
+:mod:`clustersim.scenario.errors` for the error messages that name file, line, field, bad value and allowed
+range). The public-policy sections are defined in :mod:`clustersim.scenario.policy_schema` and are names of
+this module too.
 
 Units: one step is one quarter (3 months); money is in k€ (thousands of euros); flows are per quarter
 unless the name says otherwise; sizes are in employees (full-time equivalents).
