@@ -24,23 +24,22 @@ PACKAGE = ROOT / "clustersim"
 #: libraries the model never needs: plotting, scenario files, storage, sensitivity analysis, clusters, pages
 #: (tqdm is not listed: Mesa itself imports it, for its batch runner; pyarrow itself is imported by pandas)
 NOT_FOR_THE_MODEL = ("matplotlib", "ruamel", "SALib", "dask", "distributed", "solara", "pyarrow.parquet",
-                     "pyarrow.dataset", "duckdb", "clustersim.scenario.io", "clustersim.experiment",
-                     "clustersim.studies", "clustersim.plots", "clustersim.reports", "clustersim.app")
+                     "pyarrow.dataset", "duckdb", "clustersim.scenario.io", "clustersim.scenario.errors",
+                     "clustersim.scenario.parse", "clustersim.scenario.paths", "clustersim.scenario.template",
+                     "clustersim.experiment", "clustersim.studies", "clustersim.plots", "clustersim.reports",
+                     "clustersim.app")
 
 #: the size limits (lines) and the modules and functions still above them, each with its present size as a
 #: ceiling: they may shrink, never grow, and a new one may not appear (docs/ARCHITECTURE.md, "Sizes")
 MODULE_LINES = 600
 FUNCTION_LINES = 60
 LARGE_MODULES = {
-    "clustersim/scenario/io.py": 854,
     "clustersim/model/policy/public.py": 798,
-    "clustersim/scenario/schema.py": 746,
 }
 LONG_FUNCTIONS = {
     "clustersim/app/cli.py::_build_parser": 78,
     "clustersim/model/policy/public.py::call": 77,
     "clustersim/app/cli.py::_cmd_compare": 67,
-    "clustersim/scenario/io.py::_to_plain": 65,
     "clustersim/studies/compare.py::leverage": 61,
     "clustersim/plots/compare.py::plot_differences": 61,
 }

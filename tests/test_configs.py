@@ -9,8 +9,8 @@ from helpers import ROOT
 
 from clustersim import load_scenario, run_scenario
 from clustersim.app.cli import BASELINE_DESCRIPTION, BASELINE_HEADER
-from clustersim.scenario.io import render_documented_yaml
 from clustersim.scenario.schema import Scenario
+from clustersim.scenario.template import render_documented_yaml
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 

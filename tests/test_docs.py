@@ -16,8 +16,8 @@ import clustersim.model.orientations as orientations_module
 from clustersim.model import POLICY_PHASES, mechanisms
 from clustersim.model.indicators import INDICATORS
 from clustersim.model.orientations import ORIENTATIONS
-from clustersim.scenario.io import render_parameter_table_markdown
 from clustersim.scenario.schema import iter_parameters
+from clustersim.scenario.template import render_parameter_table_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -25,7 +25,7 @@ README = ROOT / "README.md"
 START = "<!-- parameter-table:start -->"
 END = "<!-- parameter-table:end -->"
 REGENERATE = (
-    ".venv/bin/python -c \"from clustersim.scenario.io import render_parameter_table_markdown as r; print(r())\""
+    ".venv/bin/python -c \"from clustersim.scenario.template import render_parameter_table_markdown as r; print(r())\""
 )
 PARAMETER_PATHS = [path for path, _ in iter_parameters()]
 

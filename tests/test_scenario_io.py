@@ -1,4 +1,5 @@
-"""Tests of clustersim.scenario.io: loading, error messages, overrides, rendering and hashing."""
+"""Tests of the scenario reader (clustersim.scenario.io, .errors, .parse, .paths, .template): loading, error
+messages, overrides, rendering and hashing."""
 
 from __future__ import annotations
 
@@ -14,16 +15,15 @@ from hypothesis import strategies as st
 
 from clustersim.scenario.io import (
     ScenarioError,
-    apply_overrides,
     check_file,
     load_scenario,
-    render_documented_yaml,
-    render_parameter_table_markdown,
     scenario_from_dict,
     scenario_hash,
     scenario_to_dict,
 )
+from clustersim.scenario.paths import apply_overrides
 from clustersim.scenario.schema import Scenario, iter_parameters
+from clustersim.scenario.template import render_documented_yaml, render_parameter_table_markdown
 
 VALID_YAML = """\
 name: small

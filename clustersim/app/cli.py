@@ -504,8 +504,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from clustersim.scenario.io import ScenarioError, load_scenario, render_documented_yaml
+    from clustersim.scenario.io import ScenarioError, load_scenario
     from clustersim.scenario.schema import Scenario
+    from clustersim.scenario.template import render_documented_yaml
 
     try:
         s = load_scenario(args.scenario) if args.scenario else None

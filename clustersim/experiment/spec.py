@@ -165,7 +165,7 @@ def _design_points(spec: ExperimentSpec) -> pd.DataFrame:
 
 def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     """Read, validate and resolve an experiment file; raise :class:`ExperimentError` (or
-    :class:`~clustersim.scenario.io.ScenarioError`) naming the file and every problem."""
+    :class:`~clustersim.scenario.errors.ScenarioError`) naming the file and every problem."""
     source = os.fspath(path)
     spec: ExperimentSpec = load_model_file(path, ExperimentSpec)
     model = spec.model or DEFAULT_MODEL
