@@ -37,9 +37,7 @@ LARGE_MODULES = {
     "clustersim/model/policy/public.py": 798,
 }
 LONG_FUNCTIONS = {
-    "clustersim/app/cli.py::_build_parser": 78,
     "clustersim/model/policy/public.py::call": 77,
-    "clustersim/app/cli.py::_cmd_compare": 67,
     "clustersim/studies/compare.py::leverage": 61,
     "clustersim/plots/compare.py::plot_differences": 61,
 }

@@ -221,9 +221,9 @@ def test_template_round_trips(tmp_path, capsys):
 
 
 def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_file, monkeypatch, capsys):
-    import clustersim.experiment.runner as runner
+    import clustersim.model.model as model_module
 
-    real = runner.ClusterModel
+    real = model_module.ClusterModel
 
     class Failing(real):
         fail = False
@@ -238,7 +238,7 @@ def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_fi
         m.fail = rng.spawn_key == (1,)  # only replication 1 fails
         return m
 
-    monkeypatch.setattr(runner, "ClusterModel", make)
+    monkeypatch.setattr(model_module, "ClusterModel", make)
     out = tmp_path / "res"
     assert main(["run", str(scenario_file), *SMALL, "--out", str(out), "--no-figures"]) == 1
     err = capsys.readouterr().err

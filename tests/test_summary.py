@@ -57,8 +57,8 @@ def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dy
     # the sweep's evaluation records the late quarters only when it returns no time series: same numbers
     params = scenario_to_dict(scenario)
     without = clustersim_model(params, replication_seed(7, 3))
-    with_ts = clustersim_model(params, replication_seed(7, 3), timeseries=True)
-    assert len(with_ts.pop("__timeseries__")) == 31
+    with_ts = clustersim_model(params, replication_seed(7, 3), tables=("timeseries",))
+    assert len(with_ts.pop("timeseries")) == 31
     assert all((np.isnan(v) and np.isnan(without[k])) or without[k] == v for k, v in with_ts.items())
     # recording from after the first late quarter would change the summary: refused
     too_late = ClusterModel(scenario, rng=replication_seed(7, 2), record_from=first + 1)

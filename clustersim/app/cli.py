@@ -12,20 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-import numpy as np
-
+from clustersim.app.console import comparison_text, spending_text, summary_table
 from clustersim.util.progress import make_progress
 
-__all__ = ["main", "KEY_INDICATORS"]
+__all__ = ["main"]
 
-#: indicators printed at the end of a run, by family
-KEY_INDICATORS = (
-    "relative_productivity", "export_share", "capability_index", "firm_survival",
-    "n_clusters", "member_share", "cluster_survival", "mean_trust",
-    "value_added_growth", "employment", "investors_attracted",
-)
 
 
 BASELINE_HEADER = """\
@@ -51,7 +44,18 @@ class _Parser(argparse.ArgumentParser):
 def _build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="clustersim", description="Agent-based simulation of economic clusters (Mesa 3.5).")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run(sub)
+    _add_compare(sub)
+    _add_sweep(sub)
+    _add_sensitivity(sub)
+    _add_status(sub)
+    _add_validate(sub)
+    _add_template(sub)
+    _add_viz(sub)
+    return ap
 
+
+def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="run replications of a scenario and write tables, figures and provenance")
     run.add_argument("scenario", help="scenario file (.yaml, .yml or .toml)")
     run.add_argument("--replications", "-r", type=int, help="replications (default: the scenario's)")
@@ -65,6 +69,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+
+def _add_compare(sub: Any) -> None:
     cmp_ = sub.add_parser("compare", help="paired comparison of scenarios against a baseline (common random "
                                           "numbers: replication i of every scenario shares its seed)")
     cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files to compare")
@@ -77,6 +83,8 @@ def _build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+
+def _add_sweep(sub: Any) -> None:
     swp = sub.add_parser("sweep", help="run (or resume) an experiment file: a design of scenarios, replicated, "
                                        "stored as runs finish")
     swp.add_argument("experiment", help="experiment file (.yaml, .yml or .toml)")
@@ -92,6 +100,8 @@ def _build_parser() -> argparse.ArgumentParser:
     swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+
+def _add_sensitivity(sub: Any) -> None:
     sen = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol', Morris, FAST, RBD-FAST, "
                                              "PAWN, delta) run through the experiment engine, resumable")
     sen.add_argument("study", help="sensitivity file (.yaml, .yml or .toml)")
@@ -107,25 +117,32 @@ def _build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--no-figures", action="store_true", help="tables and report only")
     sen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+
+def _add_status(sub: Any) -> None:
     sts = sub.add_parser("status", help="runs done, failed and remaining in a sweep folder")
     sts.add_argument("folder", type=Path)
 
+
+def _add_validate(sub: Any) -> None:
     val = sub.add_parser("validate", help="check a scenario file without running it")
     val.add_argument("scenario")
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
 
+
+def _add_template(sub: Any) -> None:
     tpl = sub.add_parser("template", help="print a complete scenario, every parameter documented")
     tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
     tpl.add_argument("--baseline", action="store_true",
                      help="print configs/baseline.yaml as committed (defaults, with its header)")
 
+
+def _add_viz(sub: Any) -> None:
     viz = sub.add_parser("viz", help="serve the interactive browser page (Mesa SolaraViz) for a scenario, offline")
     viz.add_argument("scenario", nargs="?", help="scenario file (default: configs/baseline.yaml)")
     viz.add_argument("--port", "-p", type=int, default=8765, help="port (default: 8765)")
     viz.add_argument("--host", default="127.0.0.1",
                      help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 exposes the page to "
                           "the network)")
-    return ap
 
 
 def _check_run_options(args: argparse.Namespace) -> str | None:
@@ -154,30 +171,6 @@ def _check_out(out: Path, explicit: bool) -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"--out {out}: its parent folder {parent} is not writable"
     return None
-
-
-def _summary_table(results) -> str:
-    from clustersim.model.indicators import INDICATORS
-
-    ts = results.timeseries()
-    last = ts[ts["step"] == ts["step"].max()]
-    lines = [f"{'indicator':<24} {'family':<16} {'unit':<12} {'mean':>12} {'95% CI':>27}"]
-    from scipy import stats
-
-    for name in KEY_INDICATORS:
-        x = last[name].to_numpy(dtype=float)
-        m = float(np.mean(x))
-        ind = INDICATORS[name]
-        if len(x) > 1:
-            half = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
-            lo, hi = m - half, m + half
-            if ind.unit in ("share", "[0,1]"):  # an interval of a share stays within [0, 1]
-                lo, hi = max(lo, 0.0), min(hi, 1.0)
-            ci = f"[{lo:,.4g}, {hi:,.4g}]"
-        else:
-            ci = "(one replication)"
-        lines.append(f"{name:<24} {ind.family:<16} {ind.unit:<12} {m:>12,.4g} {ci:>27}")
-    return "\n".join(lines)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -231,53 +224,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("COUNTERFACTUAL: in this scenario the authority assigns firms to clusters (directive mode); it is "
               "a test of the claim that directive policy fails, not a policy option")
     if ok:
-        print(f"final quarter, across replications:\n{_summary_table(results)}")
-        print(_spending_text(results))
+        print(f"final quarter, across replications:\n{summary_table(results)}")
+        print(spending_text(results))
     if results.failed_runs:
         print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
     print(f"results: {path}")
     return 1 if results.failed_runs else 0
 
 
-def _spending_text(results) -> str:
-    """Public spending per replication by funder and instrument (or a line saying there was none)."""
-    table = results.spending_by_instrument()
-    if not len(table):
-        return "public spending: none (no public policy in this scenario)"
-    lines = ["public spending per replication (k€), by funder and instrument:",
-             f"{'funder':<8} {'instrument':<20} {'phase':<14} {'total':>12} {'per year':>10} "
-             f"{'years':>6} {'per active year':>16}"]
-    for row in table.itertuples():
-        lines.append(f"{row.funder:<8} {row.instrument:<20} {row.phase:<14} {row.total_per_replication:>12,.1f} "
-                     f"{row.per_year_per_replication:>10,.1f} {row.active_years_per_replication:>6.1f} "
-                     f"{row.per_active_year:>16,.1f}")
-    lines.append(f"{'all':<8} {'':<20} {'':<14} {table['total_per_replication'].sum():>12,.1f} "
-                 f"{table['per_year_per_replication'].sum():>10,.1f}")
-    lines.append("(per year: over the whole run; years: budget years with spending; per active year: over those)")
-    return "\n".join(lines)
+def _load_all(paths: list[str]) -> tuple[list, list[str]]:
+    """The scenarios of ``paths`` and every problem found in them."""
+    from clustersim.scenario.io import ScenarioError, load_scenario
 
-
-#: indicators printed at the end of a comparison
-COMPARE_INDICATORS = ("relative_productivity", "export_share", "firm_survival", "n_clusters", "member_share",
-                      "mean_trust", "value_added", "employment")
+    problems, loaded = [], []
+    for path in paths:
+        try:
+            loaded.append(load_scenario(path))
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    return loaded, problems
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from clustersim.reports.compare import write_comparison
     from clustersim.reports.run import OutputExistsError, new_results_dir
-    from clustersim.scenario.io import ScenarioError, load_scenario
     from clustersim.studies.compare import compare_scenarios
 
     problem = _check_run_options(args)
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
-    problems, loaded = [], []
-    for path in [args.baseline, *args.scenarios]:
-        try:
-            loaded.append(load_scenario(path))
-        except ScenarioError as exc:
-            problems.append(str(exc))
+    loaded, problems = _load_all([args.baseline, *args.scenarios])
     if problems:
         print("clustersim compare: invalid scenario\n" + "\n".join(problems), file=sys.stderr)
         return 2
@@ -306,24 +283,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     except (OutputExistsError, OSError) as exc:
         print(f"clustersim compare: cannot write the results to {out}: {exc}", file=sys.stderr)
         return 2
-    diff = comparison.differences()
-    late = diff[(diff["statistic"] == "late") & diff["indicator"].isin(COMPARE_INDICATORS)]
-    print(f"\npaired differences to the baseline '{baseline.name}' (mean over the last 20 % of the run, "
-          f"{replications} paired replications, 95 % CI; variance reduction = gain from pairing):")
-    print(f"{'scenario':<20} {'indicator':<24} {'difference':>12} {'95% CI':>28} {'var. red.':>9}")
-    for row in late.itertuples():
-        sig = " *" if row.significant else ""
-        vr = "n/a" if np.isnan(row.variance_reduction) else f"{row.variance_reduction:.0%}"
-        print(f"{row.scenario:<20} {row.indicator:<24} {row.difference:>12,.4g} "
-              f"{f'[{row.low:,.4g}, {row.high:,.4g}]':>28}{sig:<2} {vr:>7}")
-    lev = comparison.leverage()
-    for row in lev.itertuples():
-        note = f" ({row.note})" if isinstance(row.note, str) and row.note else ""
-        if np.isnan(row.leverage):
-            print(f"leverage of {row.scenario}: undefined{note}")
-        else:
-            print(f"leverage of {row.scenario}: {row.leverage:,.4g} k€ of extra value added per k€ of public "
-                  f"money{note}")
+    print(comparison_text(comparison, baseline.name, replications))
     failed = comparison.failures()
     if len(failed):
         print(f"{len(failed)} run(s) failed: see {path / 'failures.json'}", file=sys.stderr)

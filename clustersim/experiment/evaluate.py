@@ -1,26 +1,45 @@
-"""The evaluation unit of a sweep: chunks of runs, evaluated in a worker, returned as tidy tables.
+"""The evaluation unit: one scenario run with one seed, and the chunks of runs that workers evaluate.
 
-A chunk is plain data (picklable): the model's import path, the root seed and a few runs. Each run calls
-the evaluation function with its parameters and its seed ``SeedSequence(root, spawn_key=(replication,))``;
-a run that raises is recorded (status ``failed``, one-line error, traceback) and the chunk goes on.
+:func:`evaluate` runs the clustersim model on a validated scenario with one seed and returns a :class:`Run`:
+the run summary (:mod:`clustersim.experiment.summary`) and the tables asked for (:data:`TABLES`). Every
+front end runs the model through it: ``clustersim run`` and ``compare`` (through
+:func:`~clustersim.experiment.runner.run_replication`), sweeps and sensitivity studies (through
+:func:`clustersim_model`, the built-in evaluation function), the calibration script and the notebooks.
+
+A sweep's evaluation function has the EMA Workbench signature ``f(params, seed) -> mapping``: numbers are
+outputs; a model that can also return tables accepts a keyword ``tables`` and returns each asked table as a
+DataFrame under its name. :func:`clustersim_model` is such a function, and plug-ins are called the same
+way. A chunk is plain data (picklable): the model's import path, the root seed, the tables to keep and a
+few runs. Each run calls the evaluation function with its parameters and its seed
+``SeedSequence(root, spawn_key=(replication,))``; a run that raises is recorded (status ``failed``,
+one-line error, traceback) and the chunk goes on.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import time
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from clustersim.experiment.seeds import replication_seed
 
-__all__ = ["RunTask", "Chunk", "ChunkResult", "clustersim_model", "resolve_model", "evaluate_chunk"]
+if TYPE_CHECKING:
+    from clustersim.scenario.schema import Scenario
+
+__all__ = ["TABLES", "Chunk", "ChunkResult", "Run", "RunTask", "clustersim_model", "evaluate", "evaluate_chunk",
+           "resolve_model"]
+
+#: the tables a run can give besides its summary: indicators per quarter, clusters ever formed, cluster sizes
+#: per quarter, the public spending ledger, and the firm network at the end (nodes and edges)
+TABLES = ("timeseries", "clusters", "cluster_sizes", "spending", "network_nodes", "network_edges")
 
 
 @dataclass(frozen=True)
@@ -35,7 +54,7 @@ class RunTask:
 class Chunk:
     model: str
     root_seed: int
-    timeseries: bool
+    tables: tuple[str, ...]  # the tables to keep besides the outputs (a sweep keeps "timeseries" or none)
     tasks: tuple[RunTask, ...]
 
 
@@ -46,27 +65,73 @@ class ChunkResult:
     timeseries: pd.DataFrame | None
 
 
-def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
-                     timeseries: bool = False) -> dict[str, Any]:
-    """The built-in evaluation: run the clustersim model on a resolved scenario, return its run summary
-    (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public spending by
-    instrument and funder)."""
+@dataclass
+class Run:
+    """One run's results: its summary (numbers by name) and the tables asked for (DataFrames by name)."""
+
+    summary: dict[str, float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def evaluate(scenario: Scenario, seed: np.random.SeedSequence, *, tables: Collection[str] = (),
+             steps: int | None = None) -> Run:
+    """Run the clustersim model on ``scenario`` with ``seed`` for ``steps`` quarters (default: the scenario's)
+    and return its summary and the ``tables`` asked for (names of :data:`TABLES`).
+
+    Indicators are recorded from the first quarter the summary reads, or from the initial state when the
+    time series is asked for; the Mesa agent views are not built (nothing here reads them). Neither changes
+    a result: the dynamics and the random stream are the same.
+    """
     from clustersim.experiment.summary import late_steps, model_spending_summary, summarise_model
     from clustersim.model.model import ClusterModel
+    from clustersim.model.tables import cluster_table, network_snapshot, spending_table
+
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise ValueError(f"evaluate: unknown table(s) {', '.join(unknown)} (known: {', '.join(TABLES)})")
+    n_steps = scenario.simulation.steps if steps is None else int(steps)
+    model = ClusterModel(scenario, rng=seed, record_from=0 if "timeseries" in tables else int(late_steps(n_steps)[0]),
+                         agents=False)
+    sizes: list[tuple[int, np.ndarray, np.ndarray]] | None = [] if "cluster_sizes" in tables else None
+    for _ in range(n_steps):
+        model.step()
+        if sizes is not None:
+            live = model.live_clusters
+            sizes.append((model.now, live, model.clusters.size[live].copy()))
+    run = Run({**summarise_model(model, n_steps), **model_spending_summary(model)})
+    if "timeseries" in tables:
+        run.tables["timeseries"] = model.timeseries()
+    if "clusters" in tables:
+        run.tables["clusters"] = cluster_table(model)
+    if sizes is not None:
+        run.tables["cluster_sizes"] = _sizes_table(sizes)
+    if "spending" in tables:
+        run.tables["spending"] = spending_table(model)
+    if "network_nodes" in tables or "network_edges" in tables:
+        network = network_snapshot(model)
+        run.tables.update({f"network_{k}": v for k, v in network.items() if f"network_{k}" in tables})
+    return run
+
+
+def _sizes_table(rows: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Members of each live cluster at each quarter, from (quarter, cluster rows, sizes) records."""
+    if not rows:
+        return pd.DataFrame({"step": np.zeros(0, np.int64), "cluster": np.zeros(0, np.int64),
+                             "size": np.zeros(0, np.int64)})
+    return pd.DataFrame({"step": np.concatenate([np.full(len(r[1]), r[0], dtype=np.int64) for r in rows]),
+                         "cluster": np.concatenate([r[1] for r in rows]),
+                         "size": np.concatenate([r[2] for r in rows])})
+
+
+def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
+                     tables: Collection[str] = ()) -> dict[str, Any]:
+    """The built-in evaluation function: validate ``params`` as a scenario and :func:`evaluate` it; returns
+    the run summary (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public
+    spending by instrument and funder) and each asked table as a DataFrame under its name."""
     from clustersim.scenario.io import scenario_from_dict
 
-    scenario = scenario_from_dict(params, source="<design point>")
-    # without a time series, only the quarters the summary reads need indicators (the same summary); the
-    # summary is read from the column stores, so the Mesa agent views are not created (the same results)
-    steps = scenario.simulation.steps
-    model = ClusterModel(scenario, rng=seed, record_from=0 if timeseries else int(late_steps(steps)[0]),
-                         agents=False)
-    model.run()
-    out: dict[str, Any] = summarise_model(model, scenario.simulation.steps)
-    out.update(model_spending_summary(model))
-    if timeseries:
-        out["__timeseries__"] = model.timeseries()
-    return out
+    run = evaluate(scenario_from_dict(params, source="<design point>"), seed, tables=tables)
+    return {**run.summary, **run.tables}
 
 
 def resolve_model(path: str) -> Callable[..., Mapping[str, Any]]:
@@ -86,6 +151,35 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:500] if str(exc) else type(exc).__name__
 
 
+def _accepts_tables(fn: Callable[..., Any]) -> bool:
+    """Whether an evaluation function takes the ``tables`` keyword (it can return tables)."""
+    try:
+        return "tables" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+
+
+def _call(fn: Callable[..., Any], task: RunTask, seed: np.random.SeedSequence, tables: tuple[str, ...]
+          ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """One run of the evaluation function: its numeric outputs and its tables (run_id first)."""
+    result = fn(dict(task.params), seed, tables=tables) if tables else fn(dict(task.params), seed)
+    if not isinstance(result, Mapping):
+        raise TypeError(f"the model returned {type(result).__name__}, not a mapping of outputs")
+    frames = {k: v for k, v in result.items() if isinstance(v, pd.DataFrame)}
+    values = {k: v for k, v in result.items() if k not in frames}
+    bad = [k for k, v in values.items()
+           if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)]
+    if bad:
+        raise TypeError(f"outputs must be numbers; not: {', '.join(map(str, bad[:5]))}")
+    out = {}
+    for name in tables:
+        if name in frames:
+            frame = frames[name].copy()
+            frame.insert(0, "run_id", task.run_id)
+            out[name] = frame
+    return {k: float(v) for k, v in values.items()}, out
+
+
 def evaluate_chunk(chunk: Chunk) -> ChunkResult:
     """Evaluate every run of ``chunk``; failures are results, not exceptions."""
     rows: list[dict[str, Any]] = []
@@ -97,7 +191,7 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
         fn = resolve_model(chunk.model)
     except ValueError as exc:
         problem = exc
-    builtin = fn is clustersim_model
+    tables = chunk.tables if problem is None and _accepts_tables(fn) else ()
     for task in chunk.tasks:
         started = time.time()
         t0 = time.perf_counter()
@@ -105,22 +199,10 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
         try:
             if problem is not None:
                 raise problem
-            seed = replication_seed(chunk.root_seed, task.replication)
-            result = (fn(task.params, seed, timeseries=chunk.timeseries) if builtin
-                      else fn(dict(task.params), seed))
-            if not isinstance(result, Mapping):
-                raise TypeError(f"the model returned {type(result).__name__}, not a mapping of outputs")
-            ts = result.get("__timeseries__") if builtin else None
-            values = {k: v for k, v in result.items() if k != "__timeseries__"}
-            bad = [k for k, v in values.items()
-                   if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)]
-            if bad:
-                raise TypeError(f"outputs must be numbers; not: {', '.join(map(str, bad[:5]))}")
-            outputs.append({"run_id": task.run_id, **{k: float(v) for k, v in values.items()}})
-            if ts is not None:
-                frame = ts.copy()
-                frame.insert(0, "run_id", task.run_id)
-                series.append(frame)
+            values, frames = _call(fn, task, replication_seed(chunk.root_seed, task.replication), tables)
+            outputs.append({"run_id": task.run_id, **values})
+            if "timeseries" in frames:
+                series.append(frames["timeseries"])
         except Exception as exc:  # noqa: BLE001 - a failed run is data
             status, error, tb = "failed", _one_line(exc), "".join(traceback.format_exception(exc))
         rows.append({"run_id": task.run_id, "point_id": task.point_id, "replication": task.replication,

@@ -1,10 +1,11 @@
-"""Running replications of a scenario: one pure evaluation unit, and a local process pool around it.
+"""Running the replications of one scenario, with their tables: ``clustersim run``, ``compare``, notebooks.
 
-:func:`run_replication` runs one scenario with one seed and returns tidy tables; everything else (the CLI,
-notebooks, later the experiment engine) calls it. Seeds: replication ``i`` of an experiment with root seed
-``s`` uses ``numpy.random.SeedSequence(s, spawn_key=(i,))`` — the same stream as
-``SeedSequence(s).spawn(n)[i]`` — so any run can be rebuilt from (root seed, index) alone, whatever the
-executor, the number of workers or the completion order.
+:func:`run_replication` is :func:`~clustersim.experiment.evaluate.evaluate` with every table, as a
+:class:`RunResult` (failures recorded, not raised); :func:`run_scenario` runs replications on an executor.
+Seeds: replication ``i`` of an experiment with root seed ``s`` uses
+``numpy.random.SeedSequence(s, spawn_key=(i,))`` (the same stream as ``SeedSequence(s).spawn(n)[i]``), so any
+run can be rebuilt from (root seed, index) alone, whatever the executor, the number of workers or the
+completion order.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from clustersim.experiment.executors import default_workers, pool_context
+from clustersim.experiment.evaluate import evaluate
+from clustersim.experiment.executors import LocalExecutor, default_workers
 from clustersim.experiment.seeds import replication_seed
-from clustersim.experiment.summary import summarise_run, summarise_spending
-from clustersim.model.model import ClusterModel
-from clustersim.model.tables import cluster_table, network_snapshot, spending_table
 from clustersim.scenario.schema import Scenario
 
 __all__ = ["RunResult", "ScenarioResults", "run_replication", "run_scenario"]
@@ -63,32 +60,19 @@ def run_replication(scenario: Scenario, root_seed: int, index: int, *, steps: in
     """
     t0 = time.perf_counter()
     result = RunResult(replication=index, root_seed=int(root_seed))
+    tables = ("timeseries", "clusters", "cluster_sizes", "spending", *(("network_nodes", "network_edges")
+                                                                     if network else ()))
     try:
-        n_steps = scenario.simulation.steps if steps is None else int(steps)
-        model = ClusterModel(scenario, rng=replication_seed(root_seed, index))
-        size_rows: list[tuple[int, np.ndarray, np.ndarray]] = []
-        for _ in range(n_steps):
-            model.step()
-            live = model.live_clusters
-            size_rows.append((model.now, live, model.clusters.size[live].copy()))
-        ts = model.timeseries()
-        ts.insert(0, "replication", index)
-        result.timeseries = ts
-        result.clusters = cluster_table(model)
-        result.clusters.insert(0, "replication", index)
-        steps_col = (np.concatenate([np.full(len(r[1]), r[0]) for r in size_rows]) if size_rows
-                     else np.zeros(0, np.int64))
-        result.cluster_sizes = pd.DataFrame({
-            "replication": index,
-            "step": np.asarray(steps_col, dtype=np.int64),
-            "cluster": np.concatenate([r[1] for r in size_rows]) if size_rows else np.zeros(0, np.int64),
-            "size": np.concatenate([r[2] for r in size_rows]) if size_rows else np.zeros(0, np.int64),
-        })
-        result.spending = spending_table(model)
-        result.spending.insert(0, "replication", index)
-        result.summary = {**summarise_run(ts, result.clusters, n_steps), **summarise_spending(result.spending)}
+        run = evaluate(scenario, replication_seed(root_seed, index), tables=tables, steps=steps)
+        for name in ("timeseries", "clusters", "cluster_sizes", "spending"):
+            run.tables[name].insert(0, "replication", index)
+        result.timeseries = run.tables["timeseries"]
+        result.clusters = run.tables["clusters"]
+        result.cluster_sizes = run.tables["cluster_sizes"]
+        result.spending = run.tables["spending"]
+        result.summary = run.summary
         if network:
-            result.network = network_snapshot(model)
+            result.network = {"nodes": run.tables["network_nodes"], "edges": run.tables["network_edges"]}
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
         if not catch:
             raise
@@ -162,11 +146,17 @@ class ScenarioResults:
         return g.sort_values(["funder", "instrument"]).reset_index(drop=True)
 
 
+def _run_task(task: tuple[Scenario, int, int, int | None, bool]) -> RunResult:
+    """:func:`run_replication` of one (scenario, root seed, index, steps, network) task, in a worker."""
+    scenario, root, index, steps, network = task
+    return run_replication(scenario, root, index, steps=steps, network=network)
+
+
 def run_scenario(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
                  steps: int | None = None, workers: int | None = None,
                  progress: Callable[[RunResult], None] | None = None,
-                 network_replication: int | None = 0) -> ScenarioResults:
-    """Run replications of a scenario, in parallel on a local process pool when ``workers`` > 1.
+                 network_replication: int | None = 0, executor: Any = None) -> ScenarioResults:
+    """Run replications of a scenario on an executor (default: a local process pool when ``workers`` > 1).
 
     Args:
         replications: number of replications (default: the scenario's).
@@ -175,35 +165,28 @@ def run_scenario(scenario: Scenario, *, replications: int | None = None, seed: i
         workers: processes (default: all cores, never more than replications); 1 runs in this process.
         progress: called with each finished :class:`RunResult`, in completion order.
         network_replication: which replication also returns a network snapshot (None: none).
+        executor: an executor of :mod:`clustersim.experiment.executors` (e.g. a ``DaskExecutor``) instead
+            of the local pool; results are the same whatever runs them.
     """
     n = scenario.simulation.replications if replications is None else int(replications)
     root = scenario.simulation.seed if seed is None else int(seed)
     w = min(default_workers() if workers is None else max(1, int(workers)), n)
     started = time.time()
     runs: dict[int, RunResult] = {}
-
-    def done(r: RunResult) -> None:
-        runs[r.replication] = r
-        if progress is not None:
-            progress(r)
-
-    if w <= 1:
+    ex = executor if executor is not None else LocalExecutor(w)
+    tasks = [(scenario, root, i, steps, i == network_replication) for i in range(n)]
+    try:
+        for result in ex.map_unordered(_run_task, tasks):
+            runs[result.replication] = result
+            if progress is not None:
+                progress(result)
+    except Exception as exc:  # noqa: BLE001 - a worker that died: its replications are recorded, not fatal
+        error = "".join(traceback.format_exception(exc))
         for i in range(n):
-            done(run_replication(scenario, root, i, steps=steps, network=(i == network_replication)))
-    else:
-        with ProcessPoolExecutor(max_workers=w, mp_context=pool_context()) as pool:
-            pending = {pool.submit(run_replication, scenario, root, i, steps=steps,
-                                   network=(i == network_replication)): i for i in range(n)}
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    i = pending.pop(fut)
-                    try:
-                        done(fut.result())
-                    except Exception as exc:  # noqa: BLE001 - a worker that died is recorded, not fatal
-                        done(RunResult(replication=i, root_seed=root,
-                                       error="".join(traceback.format_exception(exc))))
+            if i not in runs:
+                runs[i] = RunResult(replication=i, root_seed=root, error=error)
+                if progress is not None:
+                    progress(runs[i])
     ordered = [runs[i] for i in range(n)]
-    return ScenarioResults(scenario=scenario, root_seed=root, runs=ordered, workers=w, started=started,
-                           finished=time.time())
-
+    return ScenarioResults(scenario=scenario, root_seed=root, runs=ordered, workers=getattr(ex, "workers", w),
+                           started=started, finished=time.time())

@@ -9,19 +9,17 @@ of workers, the chunking or the completion order.
 
 from __future__ import annotations
 
-import itertools
 import math
 import platform
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clustersim.experiment.evaluate import Chunk, ChunkResult, RunTask, evaluate_chunk
-from clustersim.experiment.executors import default_workers, pool_context
+from clustersim.experiment.executors import DaskExecutor, LocalExecutor, local_cluster_options
 from clustersim.experiment.spec import Experiment
 from clustersim.experiment.store import EXPERIMENT_FILE, RunStore
 from clustersim.util.provenance import git_commit, package_versions
@@ -30,40 +28,12 @@ __all__ = ["DaskExecutor", "LocalExecutor", "local_cluster_options", "sweep", "S
            "sweep_status", "make_chunks"]
 
 
-class LocalExecutor:
-    """A process pool on this machine (``workers`` = 1: in this process); results as they complete."""
-
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = max(1, default_workers() if workers is None else int(workers))
-
-    def map_unordered(self, fn: Callable[[Chunk], ChunkResult], chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        if self.workers == 1:
-            for chunk in chunks:
-                yield fn(chunk)
-            return
-        chunks = iter(chunks)
-        in_flight = 2 * self.workers  # bounded: the client never holds more than this many chunks
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=pool_context()) as pool:
-            pending = set()
-            for chunk in chunks:
-                pending.add(pool.submit(fn, chunk))
-                if len(pending) >= in_flight:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-                    nxt = next(chunks, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(fn, nxt))
-
-
 def _chunk(experiment: Experiment, run_ids: list[int]) -> Chunk:
     r = experiment.spec.replications
     tasks = tuple(RunTask(run_id=rid, point_id=rid // r, replication=rid % r, params=experiment.params[rid // r])
                   for rid in run_ids)
     return Chunk(model=experiment.model, root_seed=experiment.spec.seed,
-                 timeseries=experiment.spec.outputs.timeseries, tasks=tasks)
+                 tables=("timeseries",) if experiment.spec.outputs.timeseries else (), tasks=tasks)
 
 
 def make_chunks(experiment: Experiment, run_ids: list[int], chunk_size: int) -> Iterator[Chunk]:
@@ -175,59 +145,6 @@ def sweep_status(out: Path) -> dict[str, Any]:
     return {"name": exp["name"], "total": total, "ok": ok, "failed": len(failed),
             "remaining": total - ok - len(failed),
             "failures": failed[["run_id", "point_id", "replication", "error"]].to_dict(orient="records")}
-
-
-def local_cluster_options() -> dict[str, Any]:
-    """Where a ``distributed.LocalCluster`` listens: this machine only, no dashboard, and the scheduler's HTTP
-    server (which runs even without the dashboard, for its health and metrics routes, and would otherwise ask
-    for port 8787 and warn whenever another program holds it) on a free port of 127.0.0.1."""
-    return {"host": "127.0.0.1", "dashboard_address": None,
-            "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
-
-
-class DaskExecutor:
-    """Chunks as tasks on a Dask cluster: a ``distributed.Client`` on a scheduler address, a scheduler file,
-    or (neither given) a LocalCluster on this machine (:func:`local_cluster_options`). A worker lost
-    mid-task has its task re-run by Dask elsewhere; results are identical to the local executor's (seeds
-    depend on the run, not the worker).
-
-    Requires the optional extra: ``pip install 'clustersim[dask]'``.
-    """
-
-    def __init__(self, address: str | None = None, scheduler_file: str | None = None,
-                 workers: int | None = None) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise RuntimeError("the Dask executor needs dask.distributed: pip install 'clustersim[dask]'") from exc
-        self._cluster = None
-        if address is not None:
-            self.client = Client(address, timeout="30s")
-        elif scheduler_file is not None:
-            self.client = Client(scheduler_file=scheduler_file, timeout="30s")
-        else:
-            n = max(1, default_workers() if workers is None else int(workers))
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         **local_cluster_options())
-            self.client = Client(self._cluster)
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
-
-    def map_unordered(self, fn: Callable[[Chunk], ChunkResult], chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        from distributed import as_completed
-
-        chunks = iter(chunks)
-        first = [self.client.submit(fn, c, pure=False) for c in itertools.islice(chunks, 2 * self.workers)]
-        queue = as_completed(first, with_results=True)
-        for _, result in queue:
-            yield result
-            nxt = next(chunks, None)
-            if nxt is not None:
-                queue.add(self.client.submit(fn, nxt, pure=False))
-
-    def close(self) -> None:
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
 
 
 def sweep(experiment: str | Path | Experiment, out: str | Path, *, workers: int | None = None,
