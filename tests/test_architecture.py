@@ -38,8 +38,6 @@ LARGE_MODULES = {
 }
 LONG_FUNCTIONS = {
     "clustersim/model/policy/public.py::call": 77,
-    "clustersim/studies/compare.py::leverage": 61,
-    "clustersim/plots/compare.py::plot_differences": 61,
 }
 
 

@@ -89,6 +89,17 @@ def plot_bands(comparison: Comparison, indicators: str | Sequence[str]) -> Figur
     return fig
 
 
+def _difference_marker(ax: Any, row: pd.Series, y: float, scale: float, color: Any) -> None:
+    """One paired difference (× ``scale``) with its interval at height ``y``; filled when significant."""
+    x = row["difference"] * scale
+    if not np.isfinite(x):
+        return
+    lo = max((row["difference"] - row["low"]) * scale, 0.0) if np.isfinite(row["low"]) else 0.0
+    hi = max((row["high"] - row["difference"]) * scale, 0.0) if np.isfinite(row["high"]) else 0.0
+    ax.errorbar([x], [y], xerr=[[lo], [hi]], fmt="o", color=color, ecolor=color,
+                markerfacecolor=color if row["significant"] else "white", markersize=5, capsize=2, linewidth=1.2)
+
+
 def plot_differences(comparison: Comparison, statistic: str = "late", *, relative: bool = True) -> Figure:
     """Paired differences scenario − baseline with their 95 % CI, one panel per family (competitiveness,
     durability, leverage), one row per indicator, one colour per scenario, and a zero line.
@@ -118,23 +129,12 @@ def plot_differences(comparison: Comparison, statistic: str = "late", *, relativ
                 if not len(row):
                     continue
                 row = row.iloc[0]
-                scale = 1.0
-                if relative:
-                    b = row["mean_baseline"]
-                    if not np.isfinite(b) or b == 0:
-                        if j == 0:
-                            labels[-1] += " (n/a: baseline 0)"
-                        continue
-                    scale = 100.0 / abs(b)
-                x = row["difference"] * scale
-                if not np.isfinite(x):
+                b = row["mean_baseline"]
+                if relative and (not np.isfinite(b) or b == 0):
+                    if j == 0:
+                        labels[-1] += " (n/a: baseline 0)"
                     continue
-                lo = max((row["difference"] - row["low"]) * scale, 0.0) if np.isfinite(row["low"]) else 0.0
-                hi = max((row["high"] - row["difference"]) * scale, 0.0) if np.isfinite(row["high"]) else 0.0
-                c = colors[scen]
-                ax.errorbar([x], [i + offsets[j]], xerr=[[lo], [hi]], fmt="o", color=c, ecolor=c,
-                            markerfacecolor=c if row["significant"] else "white", markersize=5, capsize=2,
-                            linewidth=1.2)
+                _difference_marker(ax, row, i + offsets[j], 100.0 / abs(b) if relative else 1.0, colors[scen])
         ax.axvline(0.0, color="0.2", linewidth=0.9)
         ax.set_yticks(np.arange(len(inds)), labels, fontsize=8)
         ax.set_ylim(len(inds) - 0.5, -0.5)

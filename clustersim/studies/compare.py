@@ -278,22 +278,7 @@ class Comparison:
             total_abs = float(np.abs(ps).sum()) if n else 0.0
             pooled = (float(r["extra_value_added"].sum()) / total_ps
                       if n and abs(total_ps) > SPENDING_RTOL * total_abs else np.nan)
-            if n == 0:
-                note = "undefined: no paired replications (runs failed)"
-            elif n_def == 0:
-                note = ("undefined: the scenario spends no more public money than the baseline in any "
-                        "replication (leverage = extra value added / extra public spending)")
-            elif n_def < n:
-                note = (f"undefined: no extra public spending in {n - n_def} of {n} replications; "
-                        "pooled_leverage uses all replications")
-            else:
-                note = ""
-            if n and (ps < 0).any():
-                k = int((ps < 0).sum())
-                note = (note + "; " if note else "") + (f"the scenario spends less public money than the "
-                                                        f"baseline in {k} of {n} replications")
-            if defined and n < 2:
-                note = (note + "; " if note else "") + "one replication: no confidence interval"
+            note = _leverage_note(n, n_def, int((ps < 0).sum()) if n else 0, defined)
             rows.append({
                 "scenario": name, "baseline": self.baseline_name, "n": n, "n_defined": n_def,
                 "extra_value_added": va_mean, "extra_value_added_low": va_lo, "extra_value_added_high": va_hi,
@@ -320,6 +305,27 @@ class Comparison:
 
 
 # --------------------------------------------------------------------------------------------- running
+def _leverage_note(n: int, n_def: int, n_less: int, defined: bool) -> str:
+    """Why a scenario's leverage is undefined, or its caveats: ``n`` paired replications, ``n_def`` with extra
+    public spending, ``n_less`` where the scenario spends less than the baseline."""
+    if n == 0:
+        note = "undefined: no paired replications (runs failed)"
+    elif n_def == 0:
+        note = ("undefined: the scenario spends no more public money than the baseline in any "
+                "replication (leverage = extra value added / extra public spending)")
+    elif n_def < n:
+        note = (f"undefined: no extra public spending in {n - n_def} of {n} replications; "
+                "pooled_leverage uses all replications")
+    else:
+        note = ""
+    if n_less:
+        note = (note + "; " if note else "") + (f"the scenario spends less public money than the "
+                                                f"baseline in {n_less} of {n} replications")
+    if defined and n < 2:
+        note = (note + "; " if note else "") + "one replication: no confidence interval"
+    return note
+
+
 def _check_names(scenarios: Sequence[Scenario], baseline: Scenario) -> None:
     names = [baseline.name, *(s.name for s in scenarios)]
     seen: dict[str, int] = {}
