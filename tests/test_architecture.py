@@ -134,3 +134,21 @@ def test_no_old_module_file_is_left_beside_the_packages():
     stray = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "_compat.py"))
     assert not stray, f"modules outside the layers: {stray} (docs/ARCHITECTURE.md)"
     assert not (PACKAGE / "engine").exists()
+
+
+def test_the_model_offers_everything_the_policy_may_use():
+    """ClusterModel satisfies PolicyHost (Mesa ships no type information, so mypy accepts any subclass of
+    mesa.Model for any protocol: this checks it at run time, member by member, with the declared types)."""
+    import typing
+
+    from clustersim.model.model import ClusterModel
+    from clustersim.model.policy.base import PolicyHost
+
+    model = ClusterModel()
+    hints = typing.get_type_hints(PolicyHost)
+    members = {n for n in vars(PolicyHost) if not n.startswith("_")} | set(hints)
+    assert members >= {"firms", "clusters", "create_cluster", "adjacency", "policy_counters"}
+    for name in sorted(members):
+        assert hasattr(model, name), f"ClusterModel lacks PolicyHost.{name}"
+        if name in hints and isinstance(hints[name], type):
+            assert isinstance(getattr(model, name), hints[name]), f"ClusterModel.{name} is not a {hints[name]}"

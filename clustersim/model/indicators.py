@@ -179,14 +179,14 @@ def _durability(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict
         "mean_cluster_size": _mean(C.size[live]),
         "mean_cluster_age": _mean(model.now - C.born[live]),
         "cluster_survival": _share(C.alive[: C.n] & formed_old, n_old) if n_old else 1.0,
-        "membership_turnover": float((st.get("joins", 0.0) + st.get("leaves", 0.0)) / max(len(mem), 1)),
+        "membership_turnover": float((st.joins + st.leaves) / max(len(mem), 1)),
         "mean_trust": _mean(mem.trust, model.p.trust.initial),
         "mean_alignment": _mean(C.alignment[live]),
-        "clusters_formed": float(counters["clusters_formed"]),
-        "clusters_dissolved": float(counters["clusters_dissolved"]),
-        "leaves_negative_benefit": float(counters["leave_negative_benefit"]),
-        "leaves_firm_exit": float(counters["leave_firm_exit"]),
-        "leaves_dissolution": float(counters["leave_dissolution"]),
+        "clusters_formed": float(counters.clusters_formed),
+        "clusters_dissolved": float(counters.clusters_dissolved),
+        "leaves_negative_benefit": float(counters.leave_negative_benefit),
+        "leaves_firm_exit": float(counters.leave_firm_exit),
+        "leaves_dissolution": float(counters.leave_dissolution),
     }
 
 
@@ -200,11 +200,11 @@ def _leverage(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
         "value_added": va,
         "value_added_growth": va / va0 - 1.0 if va0 > 0 else 0.0,
         "employment": float(_total(F.size[rows])),
-        "investors_attracted": float(model.counters["investors"]),
-        "local_purchases": st.get("local_purchases", 0.0),
-        "member_purchases_from_nonmembers": st.get("member_purchases_from_nonmembers", 0.0),
-        "spillover_nonmembers": st.get("spillover_nonmembers", 0.0),
-        "public_spending": st.get("public_spending", 0.0),
+        "investors_attracted": float(model.counters.investors),
+        "local_purchases": st.local_purchases,
+        "member_purchases_from_nonmembers": st.member_purchases_from_nonmembers,
+        "spillover_nonmembers": st.spillover_nonmembers,
+        "public_spending": st.public_spending,
         "public_spending_cumulative": _policy_total(model),
     }
 
@@ -215,10 +215,10 @@ def _policy(model: ClusterModel, live: np.ndarray) -> dict[str, float]:
     return {
         "supported_clusters": float(np.count_nonzero(C.supported[live])),
         "clusters_formed_policy": float(np.count_nonzero(C.founded_mode[: C.n] > MODE_BOTTOM_UP)),
-        "applications": float(pc["applications"]),
-        "selection_rate": float(pc["selected"] / pc["applications"]) if pc["applications"] else 0.0,
+        "applications": float(pc.applications),
+        "selection_rate": float(pc.selected / pc.applications) if pc.applications else 0.0,
         "survival_after_support": _share(C.alive[: C.n][ended], np.count_nonzero(ended)) if ended.any() else 1.0,
-        "delabelled": float(pc["delabelled"]),
+        "delabelled": float(pc.delabelled),
         "assigned_share": (_share(C.founded_mode[mem.cluster] == MODE_DIRECTIVE, len(mem)) if len(mem)
                            else 0.0),
     }
@@ -227,17 +227,17 @@ def _policy(model: ClusterModel, live: np.ndarray) -> dict[str, float]:
 def _mechanisms(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict[str, float]:
     F, C, st = model.firms, model.clusters, model.step_stats
     n = max(len(rows), 1)
-    attempted = st.get("actions_attempted", 0.0)
+    attempted = st.actions_attempted
     orient = C.orient.take(live, axis=0)
     return {
-        "cooperation_rate": st.get("cooperation_rate", 0.0),
-        "critical_mass_rate": float(st.get("actions_success", 0.0) / attempted) if attempted else 0.0,
-        "gain_moyens": st.get("moyens_gain", 0.0),
-        "gain_products_markets": st.get("pm_gain", 0.0),
-        "gain_club": st.get("club_gain", 0.0),
-        "knowledge_leaked": st.get("knowledge_leaked", 0.0),
+        "cooperation_rate": st.cooperation_rate,
+        "critical_mass_rate": float(st.actions_success / attempted) if attempted else 0.0,
+        "gain_moyens": st.moyens_gain,
+        "gain_products_markets": st.pm_gain,
+        "gain_club": st.club_gain,
+        "knowledge_leaked": st.knowledge_leaked,
         "internal_rivalry": _mean(F.rivalry[rows]),
-        "conglomerate_penalty": st.get("conglomerate_penalty", 0.0),
+        "conglomerate_penalty": st.conglomerate_penalty,
         "vertical_links_per_firm": len(model.vertical) / n,
         "horizontal_links_per_firm": len(model.horizontal) / n,
         "vertical_intensity": _mean(model.vertical.value),

@@ -49,6 +49,7 @@ from clustersim.model.mechanisms import (
 from clustersim.model.orientations import draw_thresholds
 from clustersim.model.pairs import PairStore
 from clustersim.model.policy.base import POLICY_PHASES, NoPolicy, Policy
+from clustersim.model.records import Counters, PolicyCounters, QuarterStats
 from clustersim.model.state import (
     FOUNDED_MODES,
     LEAVE_REASONS,
@@ -133,9 +134,9 @@ class ClusterModel(mesa.Model):
     thresholds: list[np.ndarray]  # critical mass per domain of each orientation
     sector_profile: np.ndarray  # sectors' core capability profiles (sector × capability)
     ledger: dict[str, float]  # the region's money flows since the start (k€)
-    counters: dict[str, float]  # cumulative counts (joins, leaves by reason, entries, exits, foundings)
-    policy_counters: dict[str, float]  # cumulative counts of the policy's actions
-    step_stats: dict[str, float]  # this quarter's diagnostics (those only indicators read: observed quarters)
+    counters: Counters  # cumulative counts (joins, leaves by reason, entries, exits, foundings)
+    policy_counters: PolicyCounters  # cumulative counts of the policy's actions
+    step_stats: QuarterStats  # this quarter's diagnostics (those only indicators read: observed quarters)
     club_gain: np.ndarray  # this quarter's capability gains from club learning and leakage (firm × capability)
     prev_sizes: np.ndarray  # cluster sizes one quarter ago (membership trend)
     left_now: np.ndarray  # (firm, cluster) keys of this quarter's leavers (no rejoining at once)
@@ -169,9 +170,7 @@ class ClusterModel(mesa.Model):
         self.policy = policy
         self.noise_factor, self.contribution_factor, self.trust_loss_factor = 1.0, 1.0, 1.0
         self.matchmaking_left, self.matchmaking_extra, self.matchmaking_noise = 0, 0, 1.0
-        self.policy_counters = {k: 0 for k in (
-            "applications", "eligible", "selected", "labelled", "delabelled", "support_ended", "evaluations",
-            "identified_groups", "assigned_memberships", "matchmaking_services", "validated")}
+        self.policy_counters = PolicyCounters()
         self._build_state()
         population.init_firms(self, self.p.simulation.n_firms)
         market.init_market(self)
@@ -218,10 +217,8 @@ class ClusterModel(mesa.Model):
             "initial_capital", "entrant_capital", "exit_capital", "revenue", "inputs", "wages", "fixed_costs",
             "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
             "coordination_spending", "payout", "public_funding", "fund_lost", "public_cofunding")}
-        self.counters = {k: 0 for k in (
-            "investors", "startups", "exits", "clusters_formed", "clusters_dissolved", "joins",
-            *(f"leave_{r}" for r in LEAVE_REASONS))}
-        self.step_stats = {}
+        self.counters = Counters()
+        self.step_stats = QuarterStats()
         self.prev_sizes = np.zeros(0)
         self.club_gain = np.zeros((0, self.K))
         self.left_now = np.zeros(0, dtype=np.int64)
@@ -304,7 +301,7 @@ class ClusterModel(mesa.Model):
     def step(self) -> None:
         self.now += 1
         p = self.p
-        self.step_stats = {}
+        self.step_stats = QuarterStats()
         # diagnostics read only by the indicators (step_stats) are computed only in quarters that record them
         self.observing = self.now >= self.record_from
         self.policy.act(self, "start")

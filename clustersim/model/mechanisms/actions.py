@@ -76,8 +76,6 @@ def collective_actions(m: ClusterModel) -> None:
     quarter's statistics and ledger entries."""
     F, mem = m.firms, m.memberships
     rows = m.alive_rows
-    m.step_stats.update(moyens_gain=0.0, pm_gain=0.0, club_gain=0.0, actions_attempted=0.0, actions_success=0.0,
-                        cooperation_rate=0.0, coordination_spending=0.0)
     if len(mem):
         flows = member_actions(m)
     else:
@@ -101,7 +99,7 @@ def coordination(m: ClusterModel, size_c: np.ndarray) -> np.ndarray:
     reach = p.coordination_half_size * np.maximum(C.facilitator_quality[:nc], 1e-9)
     spent = float(np.add.reduce(spend))
     m.ledger["coordination_spending"] += spent
-    m.step_stats["coordination_spending"] = spent
+    m.step_stats.coordination_spending = spent
     return np.minimum(1.0, level / (1 + size_c / reach))
 
 
@@ -114,7 +112,7 @@ def willingness(m: ClusterModel, f: np.ndarray, c: np.ndarray) -> tuple[np.ndarr
             + p.clusters.alignment_weight * (align - p.clusters.neutral_alignment))
     coop = m.rng.random(len(f)) < will.clip(0.0, 1.0)
     if m.observing:
-        m.step_stats["cooperation_rate"] = np.count_nonzero(coop) / len(coop)  # = coop.mean()
+        m.step_stats.cooperation_rate = np.count_nonzero(coop) / len(coop)  # = coop.mean()
     return coop, align
 
 
@@ -217,12 +215,12 @@ def record_actions(m: ClusterModel, results: tuple[ActionResult, ActionResult, A
     total = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
     led, stats = m.ledger, m.step_stats
     if m.observing:
-        stats["moyens_gain"] = float(total(mo.benefit - mo.cost))
-        stats["pm_gain"] = float(total(pm.benefit - pm.cost))
-        stats["club_gain"] = float(total(cl.benefit - cl.cost))
+        stats.moyens_gain = float(total(mo.benefit - mo.cost))
+        stats.pm_gain = float(total(pm.benefit - pm.cost))
+        stats.club_gain = float(total(cl.benefit - cl.cost))
         nz = np.count_nonzero
-        stats["actions_attempted"] = float(nz(mo.attempted) + nz(pm.attempted) + nz(cl.attempted))
-        stats["actions_success"] = float(nz(mo.success) + nz(pm.success) + nz(cl.success))
+        stats.actions_attempted = float(nz(mo.attempted) + nz(pm.attempted) + nz(cl.attempted))
+        stats.actions_success = float(nz(mo.success) + nz(pm.success) + nz(cl.success))
     led["moyens_saving"] += float(total(mo.benefit))
     led["moyens_cost"] += float(total(mo.cost))
     led["pm_revenue"] += float(total(pm.benefit))
@@ -315,7 +313,7 @@ def leakage(m: ClusterModel, f, c, nc, gain, participant, cv):
     received_value = np.bincount(key, weights=leaked * cv[f], minlength=nk)
     leak_cost[participant] = received_value[key_part] / np.maximum(n_part[key_part], 1)
     if m.observing:
-        m.step_stats["knowledge_leaked"] = float(np.add.reduce(leaked))
+        m.step_stats.knowledge_leaked = float(np.add.reduce(leaked))
     return leak_gain, leak_cost
 
 

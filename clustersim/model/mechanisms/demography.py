@@ -63,7 +63,7 @@ def exits(m: ClusterModel) -> None:
     m.alive_rows_cache = None
     F.died[exiting] = m.now
     m.ledger["exit_capital"] += float(np.add.reduce(F.capital[exiting]))
-    m.counters["exits"] += len(exiting)
+    m.counters.exits += len(exiting)
     if m.agent_views:
         for r in exiting.tolist():
             m.firm_agents.pop(r).remove()
@@ -89,7 +89,7 @@ def startups(m: ClusterModel) -> None:
                         d.startup_productivity * F.prod[parent], cap, coop, np.zeros(n_start, bool), capital)
     F.need[new] = F.need[parent]
     m.ledger["entrant_capital"] += float(capital.sum())
-    m.counters["startups"] += n_start
+    m.counters.startups += n_start
 
 
 def investors(m: ClusterModel) -> None:
@@ -118,10 +118,10 @@ def investors(m: ClusterModel) -> None:
                             np.array([d.investor_size]), np.array([d.investor_productivity * m.frontier]),
                             cap, coop, np.array([True]), capital)
         m.ledger["entrant_capital"] += float(capital.sum())
-        m.counters["investors"] += 1
+        m.counters.investors += 1
         # the investor came for the cluster's synergies, but joins it on the same rule as any firm
         fit, expected = expected_net_benefit(m, new, np.array([target]), noise=True)
         if (m.clusters.size[target] < p.clusters.max_size and fit[0] >= p.clusters.attraction_threshold
                 and expected[0] > p.clusters.join_threshold):
             add_memberships(m, new, np.array([target]), expected)
-            m.counters["joins"] += 1
+            m.counters.joins += 1

@@ -78,8 +78,8 @@ def assemble(m: ClusterModel, i: int, purpose: int, used: set[int], min_size: in
     noise = m.p.learning.information_noise * m.noise_factor
     if m.matchmaking_left > 0:
         m.matchmaking_left -= 1
-        m.policy_counters["matchmaking_services"] += 1
-        m.step_stats["matchmaking_services"] = m.step_stats.get("matchmaking_services", 0.0) + 1
+        m.policy_counters.matchmaking_services += 1
+        m.step_stats.matchmaking_services += 1
         free = rows[(F.n_memberships[rows] < maxm) & (rows != i)]
         free = free[~np.isin(free, np.fromiter(used, dtype=np.int64, count=len(used)))]
         if len(free) and m.matchmaking_extra > 0:
@@ -160,5 +160,5 @@ def create_cluster(m: ClusterModel, initiator: int, founders: np.ndarray, scores
         m.cluster_agents[row] = Cluster(m, row)
     add_memberships(m, members, np.full(n, row), np.zeros(n), locked_until)
     C.joins[row] = 0
-    m.counters["clusters_formed"] += 1
+    m.counters.clusters_formed += 1
     return row

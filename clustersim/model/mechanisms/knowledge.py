@@ -35,7 +35,7 @@ def knowledge_and_productivity(m: ClusterModel) -> None:
     if m.observing:
         nonmember = F.n_memberships[: F.n] == 0
         spill_nonmembers = row_mean(spill[: F.n].compress(nonmember, axis=0))
-        m.step_stats["spillover_nonmembers"] = float(np.add.reduce(spill_nonmembers))
+        m.step_stats.spillover_nonmembers = float(np.add.reduce(spill_nonmembers))
     old_idx = F.capidx[rows]  # a copy (fancy index)
     cap = (F.cap.take(rows, axis=0) * (1 - p.learning.capability_obsolescence) + gain.take(rows, axis=0)
            + spill.take(rows, axis=0))
@@ -56,7 +56,7 @@ def knowledge_and_productivity(m: ClusterModel) -> None:
               + p.learning.productivity_noise * m.rng.standard_normal(len(rows)))
     F.prod[rows] = prod * np.exp(growth)
     # penalty.mean(): the same sum and division, without numpy's wrapper
-    m.step_stats["conglomerate_penalty"] = float(np.add.reduce(penalty) / len(penalty)) if len(penalty) else 0.0
+    m.step_stats.conglomerate_penalty = float(np.add.reduce(penalty) / len(penalty)) if len(penalty) else 0.0
 
 
 def internal_rivalry(m: ClusterModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -72,6 +72,6 @@ def dissolve(m: ClusterModel, row: int) -> None:
     C.supported[row] = False  # public support stops with the cluster
     m.ledger["fund_lost"] += float(C.fund[row])  # the remaining fund goes back out of the region
     C.fund[row] = 0.0
-    m.counters["clusters_dissolved"] += 1
+    m.counters.clusters_dissolved += 1
     if m.agent_views:
         m.cluster_agents.pop(row).remove()

@@ -74,10 +74,10 @@ def market(m: ClusterModel) -> None:
         if m.observing:
             member = F.n_memberships[: F.n] > 0
             purchases_by_member = float(np.add.reduce(flow[member[cus] & ~member[sup]]))
-            m.step_stats["local_purchases"] = float(np.add.reduce(flow))
+            m.step_stats.local_purchases = float(np.add.reduce(flow))
     else:
-        m.step_stats["local_purchases"] = 0.0
-    m.step_stats["member_purchases_from_nonmembers"] = purchases_by_member
+        m.step_stats.local_purchases = 0.0
+    m.step_stats.member_purchases_from_nonmembers = purchases_by_member
     F.local_sales[: F.n] = np.where(F.alive[: F.n], local, 0.0)
     revenue = export + local[rows]  # living rows: their local sales
     F.revenue[rows] = revenue

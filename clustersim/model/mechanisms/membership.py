@@ -51,7 +51,7 @@ def leave(m: ClusterModel) -> None:
         return
     tenure = m.now - mem.joined
     leaving = (tenure >= p.min_stay) & (mem.memory < p.leave_threshold) & (mem.locked_until < m.now)
-    m.step_stats["leaves"] = float(np.count_nonzero(leaving))
+    m.step_stats.leaves = float(np.count_nonzero(leaving))
     m.left_now = np.sort(mem.firm[leaving] * PAIR_SHIFT + mem.cluster[leaving])
     remove_memberships(m, leaving, "negative_benefit")
 
@@ -65,7 +65,7 @@ def join(m: ClusterModel) -> None:
     live = m.live_clusters
     rows = m.alive_rows
     free = rows[F.n_memberships[rows] < m.p.firms.max_memberships]
-    m.step_stats["joins"] = 0.0
+    m.step_stats.joins = 0.0
     if not len(live) or not len(free):
         return
     found = candidates(m, free, live)
@@ -139,5 +139,5 @@ def admit(m: ClusterModel, cf: np.ndarray, cc: np.ndarray, expected: np.ndarray)
         je.append(values[k])
     if jf:
         add_memberships(m, np.array(jf, dtype=np.int64), np.array(jc, dtype=np.int64), np.array(je))
-        m.counters["joins"] += len(jf)
-        m.step_stats["joins"] = float(len(jf))
+        m.counters.joins += len(jf)
+        m.step_stats.joins = float(len(jf))

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from clustersim.model.records import PolicyCounters, QuarterStats
 from clustersim.model.state import ClusterTable, FirmTable, MembershipTable
 from clustersim.scenario.schema import Scenario
 
@@ -32,8 +33,8 @@ class PolicyHost(Protocol):
     firms: FirmTable
     clusters: ClusterTable
     memberships: MembershipTable
-    policy_counters: dict[str, float]  # cumulative counts the policy indicators read
-    step_stats: dict[str, float]  # this quarter's diagnostics
+    policy_counters: PolicyCounters  # cumulative counts the policy indicators read
+    step_stats: QuarterStats  # this quarter's diagnostics
     ledger: dict[str, float]  # the region's money flows (k€)
     club_gain: np.ndarray  # this quarter's capability gains from club learning (firm × capability)
     # region-wide effects of instruments (1 and 0: no effect)
