@@ -22,6 +22,10 @@ __all__ = ["POLICY_PHASES", "NoPolicy", "Policy", "PolicyHost"]
 #: the points of a quarter at which the model calls ``policy.act(model, phase)``, in order
 POLICY_PHASES = ("start", "before_actions", "after_actions", "end")
 
+#: how a cluster the policy creates came into being: the ``mode`` of :meth:`PolicyHost.create_cluster`
+#: (``ClusterTable.founded_mode``; 0 is bottom-up; names in ``clustersim.model.FOUNDED_MODES``)
+MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE = 1, 2, 3
+
 
 class PolicyHost(Protocol):
     """The model as a policy sees it."""
