@@ -1,6 +1,6 @@
-"""Public policies (clustersim/policy.py): each instrument, support rule and constitution mode in isolation.
+"""Public policies (clustersim/model/policy/): each instrument, support rule and constitution mode in isolation.
 
-Every instrument is shown acting through the mechanism its registry entry (``policy.INSTRUMENTS``) documents
+Every instrument is shown acting through the mechanism its registry entry (``instruments.INSTRUMENTS``) documents
 -- a probability, a cost, a noise, a capability -- by comparing a seeded model that has it with an identical
 one that does not (or with the instrument's effect set to zero), or by setting the state up directly and
 calling the phase that acts. Scenarios are built with :func:`clustersim.scenario.io.scenario_from_dict`, so
@@ -21,7 +21,8 @@ from helpers import QUIET, add_cluster
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel, NoPolicy
 from clustersim.model.mechanisms import actions, membership
 from clustersim.model.orientations import cognitive_learning_factor
-from clustersim.model.policy.public import INSTRUMENTS, SPENDING_ITEMS, PublicPolicy, build_policy
+from clustersim.model.policy.instruments import INSTRUMENTS, SPENDING_ITEMS
+from clustersim.model.policy.public import PublicPolicy, build_policy
 from clustersim.scenario.io import ScenarioError, scenario_from_dict
 
 # --------------------------------------------------------------------------------------------------------
@@ -724,7 +725,7 @@ def test_exchange_pairs_supported_clusters_whose_facilitator_qualities_converge(
     m.now = 1
     m.policy.act(m, "start")  # the budget year opens
     m.club_gain = np.zeros((F.n, m.K))
-    m.policy.exchange(m)
+    m.policy.instruments["exchange"].exchange(m)
     assert C.facilitator_quality[a] == pytest.approx(1.0 + 0.3 * (2.0 - 1.0))
     assert C.facilitator_quality[b] == 2.0
     assert C.facilitator_quality[c] == 1.5
@@ -1335,7 +1336,7 @@ def test_policy_validator_refuses_inconsistent_policies_naming_the_field(policy,
 
 def test_treasury_splits_payments_by_shares_and_never_exceeds_a_budget():
     """Matched: paid as far as every co-funder can pay its share; independent: each pays while it can."""
-    from clustersim.model.policy.public import Treasury
+    from clustersim.model.policy.treasury import Treasury
 
     shares = np.array([0.5, 0.5, 0.0, 0.0])
     for rule, expected in (("matched", 20.0), ("independent", 10.0 + 40.0)):

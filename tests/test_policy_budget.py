@@ -48,7 +48,9 @@ from test_invariants import PROFILE, assert_balanced
 from clustersim.experiment.runner import run_replication
 from clustersim.experiment.summary import summarise_spending
 from clustersim.model import ClusterModel, NoPolicy
-from clustersim.model.policy.public import INSTRUMENTS, SPENDING_ITEMS, YEAR, PublicPolicy, Treasury
+from clustersim.model.policy.instruments import INSTRUMENTS, SPENDING_ITEMS
+from clustersim.model.policy.public import PublicPolicy
+from clustersim.model.policy.treasury import YEAR, Treasury
 from clustersim.model.tables import spending_table
 from clustersim.scenario.io import scenario_from_dict
 from clustersim.scenario.schema import CONSTITUTION_MODES, FUNDER_NAMES, Scenario
@@ -779,7 +781,7 @@ def test_independent_cofunding_with_an_exhausted_cofunder_is_settled():
     """Regression (commit f3a42bd): under 'independent', Treasury.reserve granted what each co-funder could pay
     (an exhausted funder's part 0, the others' in full) and the clusters spent all of it, but the settlement
     split each cluster's amount by the shares, so the exhausted funder's part went unpaid: 'co-funding beyond
-    its reserve' AssertionError in PublicPolicy._after_actions (and, with python -O, public_cofunding paid to
+    its reserve' AssertionError in the co-funding settlement (and, with python -O, public_cofunding paid to
     firms that no funder paid). A grant is now one every co-funder can pay its full share of."""
     m = ClusterModel(_independent_cofunding_scenario(), rng=1, collect=False)
     check = SpendingChecker(m)

@@ -21,7 +21,8 @@ import pytest
 from helpers import ROOT
 
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel
-from clustersim.model.policy.public import INSTRUMENTS, YEAR
+from clustersim.model.policy.instruments import INSTRUMENTS
+from clustersim.model.policy.treasury import YEAR
 from clustersim.model.tables import spending_table
 from clustersim.scenario.io import load_scenario
 from clustersim.scenario.schema import FUNDER_NAMES, Policy, Scenario

@@ -12,7 +12,7 @@ import pandas as pd
 
 from clustersim.model.indicators import INDICATORS, SURVIVAL_WINDOW
 from clustersim.model.model import FOUNDED_MODES, ClusterModel
-from clustersim.model.policy.public import SPENDING_ITEMS
+from clustersim.model.policy.instruments import SPENDING_ITEMS
 from clustersim.model.tables import spending_table
 from clustersim.scenario.schema import FUNDER_NAMES
 

@@ -67,7 +67,7 @@ def spending_table(model: ClusterModel) -> pd.DataFrame:
     cluster −1 marks region-wide spending. Empty without public policy."""
     treasury = getattr(model.policy, "treasury", None)
     if treasury is None:
-        from clustersim.model.policy.public import Treasury
+        from clustersim.model.policy.treasury import Treasury
 
         treasury = Treasury(np.zeros(len(FUNDER_NAMES)), np.zeros(len(FUNDER_NAMES), bool), "matched")
     return treasury.table()
