@@ -125,7 +125,8 @@ def test_no_stale_parameter_paths(odd):
 @pytest.mark.parametrize("key", list(ORIENTATIONS))
 def test_every_orientation_is_documented(odd, key):
     assert f"orientations.{key}" in odd, f"orientation {key!r} has no parameters mentioned in docs/ODD.md"
-    func = ORIENTATIONS[key].__name__
+    func = f"{ORIENTATIONS[key].name}_action"  # the function its class calls (the ODD's section 7.9-7.11)
+    assert hasattr(orientations_module, func), f"orientation {key!r} has no function {func}"
     assert f"orientations.{func}" in odd, f"the mechanism {func} of orientation {key!r} is not described"
 
 

@@ -9,14 +9,20 @@ Every action has a **critical mass**: below a threshold number of contributing m
 (and costs nothing). Thresholds differ by domain: they are drawn per domain at initialisation
 (:func:`draw_thresholds`), from a lognormal whose median and dispersion are scenario parameters.
 
-Each function here works on all memberships of a step at once (arrays indexed by membership) and returns an
-:class:`ActionResult`. They are listed in :data:`ORIENTATIONS`, whose keys are the schema's section names.
+Each orientation is a class (:class:`Orientation`: its name, which is its section of the schema's
+``orientations``, its label, its column of ``ClusterTable.orient`` and ``domain``, whether it draws from the
+model's generator, and ``act``), registered in :data:`ORIENTATIONS` in the order the quarter runs them. An
+action works on all memberships of a quarter at once (arrays indexed by membership, in an
+:class:`ActionContext`), writes nothing, and returns an :class:`ActionResult` that
+:mod:`clustersim.model.mechanisms.actions` turns into benefits, costs, learning and new activities. Adding an
+orientation is one class here, its registration, its parameters in the schema and its column in the
+cluster table (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,6 +34,10 @@ __all__ = [
     "ORIENTATION_LABELS",
     "ActionContext",
     "ActionResult",
+    "Club",
+    "Moyens",
+    "Orientation",
+    "ProductsMarkets",
     "cognitive_learning_factor",
     "draw_thresholds",
     "moyens_action",
@@ -77,6 +87,10 @@ class ActionContext:
     contribution_factor: float = 1.0  # legal framework: contributions × this
     pooled_relief: np.ndarray | None = None  # (n_clusters,) share of pooled fixed cost borne by support structures
     learning_boost: np.ndarray | None = None  # (n_clusters,) club learning × (1 + this)
+    # this quarter's meetings (learner membership, source membership, learner's trust in the source before
+    # the meeting) and each firm's money value of one unit of capability index (the club's learning reads them)
+    meetings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    capability_value: np.ndarray | None = None
 
 
 @dataclass
@@ -211,8 +225,47 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
                         extra={"capability_gain": gain, "participant": ok})
 
 
-ORIENTATIONS: dict[str, Callable[..., ActionResult]] = {
-    "moyens": moyens_action,
-    "products_markets": products_markets_action,
-    "club": club_action,
-}
+class Orientation:
+    """One orientation of collective action: what it is, and its action on a quarter's memberships."""
+
+    name: ClassVar[str]  # its section of the schema's ``orientations`` (and the key in ORIENTATIONS)
+    label: ClassVar[str]  # the source document's name
+    column: ClassVar[int]  # its column of ClusterTable.orient and ClusterTable.domain
+    draws: ClassVar[bool]  # whether its action draws from the model's generator
+
+    def act(self, ctx: ActionContext, p: Any) -> ActionResult:
+        """This quarter's action of every cluster for this orientation, with its parameters ``p``."""
+        raise NotImplementedError
+
+
+class Moyens(Orientation):
+    """Pooled solutions to common needs (:func:`moyens_action`)."""
+
+    name, label, column, draws = "moyens", "Moyens", 0, False
+
+    def act(self, ctx: ActionContext, p: Any) -> ActionResult:  # noqa: D102
+        return moyens_action(ctx, p)
+
+
+class ProductsMarkets(Orientation):
+    """Joint products for markets that need a critical size (:func:`products_markets_action`)."""
+
+    name, label, column, draws = "products_markets", "Produits/Marchés", 1, True
+
+    def act(self, ctx: ActionContext, p: Any) -> ActionResult:  # noqa: D102
+        return products_markets_action(ctx, p)
+
+
+class Club(Orientation):
+    """Exchange of experience and knowledge (:func:`club_action`): reads the quarter's meetings."""
+
+    name, label, column, draws = "club", "Club de travail", 2, False
+
+    def act(self, ctx: ActionContext, p: Any) -> ActionResult:  # noqa: D102
+        if ctx.meetings is None or ctx.capability_value is None:
+            raise ValueError("the club's action needs the quarter's meetings and the firms' capability value")
+        return club_action(ctx, p, ctx.meetings, ctx.capability_value)
+
+
+#: the orientations by schema section, in the order a quarter runs them (their random draws follow it)
+ORIENTATIONS: dict[str, Orientation] = {o.name: o for o in (Moyens(), ProductsMarkets(), Club())}

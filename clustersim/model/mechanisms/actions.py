@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clustersim.model.orientations import (
-    ActionContext,
-    ActionResult,
-    club_action,
-    moyens_action,
-    products_markets_action,
-)
+from clustersim.model.orientations import ORIENTATIONS, ActionContext, ActionResult
 from clustersim.util.arrays import row_mean, segment_sum, stable_argsort
 
 if TYPE_CHECKING:
@@ -157,15 +151,14 @@ def member_actions(m: ClusterModel) -> MemberFlows:
     f_li, f_lj = f[li], f[lj]
     tslots, _ = m.trust.slots(f_li, f_lj, p.trust.initial, m.now)
     t_before = m.trust.value[tslots]  # a copy (fancy index); the actions below do not change trust
+    cv = m.capability_value(np.arange(F.n))
     ctx = ActionContext(f=f, c=c, coop=coop, n_clusters=nc, orient=C.orient[:nc], domain=C.domain[:nc],
                         effectiveness=eff, size=F.size, need=F.need, cap=F.cap, thresholds=m.thresholds,
                         rng=m.rng, contribution_factor=m.contribution_factor,
-                        pooled_relief=C.pooled_relief[:nc], learning_boost=C.learning_boost[:nc])
-    o = p.orientations
-    mo = moyens_action(ctx, o.moyens)
-    pm = products_markets_action(ctx, o.products_markets)
-    cv = m.capability_value(np.arange(F.n))
-    cl = club_action(ctx, o.club, (li, lj, t_before), cv)
+                        pooled_relief=C.pooled_relief[:nc], learning_boost=C.learning_boost[:nc],
+                        meetings=(li, lj, t_before), capability_value=cv)
+    results = {name: o.act(ctx, getattr(p.orientations, name)) for name, o in ORIENTATIONS.items()}
+    mo, pm, cl = results["moyens"], results["products_markets"], results["club"]
     update_trust_and_links(m, coop, (li, lj, f_li, f_lj), tslots, t_before)
     # knowledge leaks to same-sector co-members who did not take part (non-excludable knowledge)
     leak_gain, leak_cost = leakage(m, f, c, nc, cl.extra["capability_gain"], cl.extra["participant"], cv)

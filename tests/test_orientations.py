@@ -1,0 +1,105 @@
+"""The contract of every registered orientation (clustersim.model.orientations.ORIENTATIONS).
+
+Each test is parametrised over the whole registry, so a new orientation is held to the same contract: an
+orientation a cluster does not pursue does nothing; below critical mass an action yields nothing and costs
+nothing (docs/ODD.md 7.9-7.11); the action writes nothing and draws from the generator only if it says so;
+it is reproducible; its results have one entry per membership or per cluster.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from clustersim.model.orientations import ORIENTATION_LABELS, ORIENTATIONS, ActionContext, ActionResult
+from clustersim.scenario.schema import Orientations, Scenario
+
+N_FIRMS, N_CLUSTERS, K = 24, 4, 5
+
+
+def context(seed: int = 1, *, intensity: float | None = None, threshold: int = 1) -> ActionContext:
+    """A quarter of 4 clusters of 6 members each (every firm in one cluster), everybody contributing,
+    with critical masses ``threshold`` and, if given, every orientation's intensity set to ``intensity``."""
+    rng = np.random.default_rng(seed)
+    p = Scenario().orientations
+    f = np.arange(N_FIRMS, dtype=np.int64)
+    c = np.repeat(np.arange(N_CLUSTERS, dtype=np.int64), N_FIRMS // N_CLUSTERS)
+    orient = rng.uniform(0.3, 1.0, size=(N_CLUSTERS, 3)) if intensity is None else np.full((N_CLUSTERS, 3), intensity)
+    n_domains = (p.moyens.n_domains, p.products_markets.n_domains, K)
+    need = np.zeros(N_FIRMS, dtype=np.int64)  # everybody's need is domain 0: every member is a Moyens user
+    learner = np.arange(len(f))
+    source = np.where(learner % 6 == 5, learner - 5, learner + 1)  # a co-member of the same cluster
+    return ActionContext(
+        f=f, c=c, coop=np.ones(len(f), dtype=bool), n_clusters=N_CLUSTERS, orient=orient,
+        domain=np.zeros((N_CLUSTERS, 3), dtype=np.int64), effectiveness=np.full(N_CLUSTERS, 0.8),
+        size=rng.uniform(5, 50, N_FIRMS), need=need, cap=rng.uniform(0, 1, (N_FIRMS, K)),
+        thresholds=[np.full(n, threshold, dtype=np.int64) for n in n_domains], rng=np.random.default_rng(seed + 100),
+        meetings=(learner, source, np.full(len(f), 0.5)), capability_value=np.full(N_FIRMS, 40.0))
+
+
+def params(name: str):
+    return getattr(Scenario().orientations, name)
+
+
+def check_shapes(result: ActionResult) -> None:
+    assert result.benefit.shape == (N_FIRMS,) and result.cost.shape == (N_FIRMS,)
+    assert result.attempted.shape == (N_CLUSTERS,) and result.success.shape == (N_CLUSTERS,)
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_a_pursued_orientation_reaching_critical_mass_yields_and_costs(name):
+    """The positive control of the tests below: with everybody contributing and a critical mass of 1, every
+    cluster attempts and succeeds, and members gain something and pay something."""
+    result = ORIENTATIONS[name].act(context(), params(name))
+    check_shapes(result)
+    assert result.attempted.all() and result.success.all()
+    assert (result.benefit > 0).any() and (result.cost > 0).any()
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_an_orientation_not_pursued_does_nothing(name):
+    ctx = context(intensity=0.0)
+    state = ctx.rng.bit_generator.state
+    result = ORIENTATIONS[name].act(ctx, params(name))
+    check_shapes(result)
+    assert not result.attempted.any() and not result.success.any()
+    assert not result.benefit.any() and not result.cost.any()
+    assert ctx.rng.bit_generator.state == state  # no draw either
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_below_critical_mass_nothing_is_gained_and_nothing_spent(name):
+    result = ORIENTATIONS[name].act(context(threshold=N_FIRMS + 1), params(name))
+    check_shapes(result)
+    assert result.attempted.all() and not result.success.any()
+    assert not result.benefit.any() and not result.cost.any()
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_an_action_writes_nothing_and_draws_only_if_it_says_so(name):
+    ctx = context()
+    before = copy.deepcopy(ctx)
+    ORIENTATIONS[name].act(ctx, params(name))
+    for field in ("f", "c", "coop", "orient", "domain", "effectiveness", "size", "need", "cap",
+                  "capability_value"):
+        assert np.array_equal(getattr(ctx, field), getattr(before, field)), f"{name} wrote {field}"
+    assert all(np.array_equal(a, b) for a, b in zip(ctx.meetings, before.meetings, strict=True))
+    drew = ctx.rng.bit_generator.state != before.rng.bit_generator.state
+    assert drew == ORIENTATIONS[name].draws, f"{name} declares draws={ORIENTATIONS[name].draws}"
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_an_action_is_reproducible(name):
+    a = ORIENTATIONS[name].act(context(seed=7), params(name))
+    b = ORIENTATIONS[name].act(context(seed=7), params(name))
+    for field in ("benefit", "cost", "attempted", "success"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_the_registry_matches_the_schema_the_labels_and_the_cluster_columns():
+    assert list(ORIENTATIONS) == list(Orientations.model_fields)
+    assert tuple(o.label for o in ORIENTATIONS.values()) == ORIENTATION_LABELS
+    assert sorted(o.column for o in ORIENTATIONS.values()) == list(range(len(ORIENTATIONS)))
+    assert all(o.name == key for key, o in ORIENTATIONS.items())
