@@ -3,7 +3,9 @@
 Timings on a shared machine move by ±15 % from one minute to the next, far more than most optimisations
 gain; instruction counts do not. For each tree (the working tree and ``--ref``, checked out in a temporary
 git worktree) this runs the 200-firm, 40-quarter baseline ``--runs`` times under callgrind, and once with
-no run at all (imports only), and reports (instructions with runs − instructions without) / runs.
+no run at all, each process after one warm-up run (so that lazy imports and first-call caches, which a
+package may do at import or at first use, count in neither), and reports (instructions with runs −
+instructions without) / runs.
 
     python benchmarks/count_instructions.py [--ref HEAD] [--runs 4] [--scenario configs/baseline.yaml]
 
@@ -31,13 +33,16 @@ WORKLOAD = r"""
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])  # the tree under test, before the installed (editable) package
-try:  # this tree's layout, or a reference from before clustersim 0.2
+import os
+if os.path.isdir(os.path.join(sys.argv[1], "clustersim", "experiment")):  # the layout of clustersim >= 0.2
     from clustersim.experiment.evaluate import clustersim_model
     from clustersim.scenario.io import load_scenario, scenario_to_dict
-except ImportError:
+else:  # a reference from before it
     from clustersim.engine.evaluate import clustersim_model
     from clustersim.scenario_io import load_scenario, scenario_to_dict
 params = scenario_to_dict(load_scenario(sys.argv[2], ["simulation.n_firms=200", "simulation.steps=40"]))
+# one warm-up run in every process (the 0-run one too): lazy imports and first-call caches are not counted
+clustersim_model(params, np.random.SeedSequence([1]))
 for i in range(int(sys.argv[3])):
     clustersim_model(params, np.random.SeedSequence([2026, i]))
 """

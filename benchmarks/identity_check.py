@@ -153,8 +153,9 @@ def main() -> None:
               + ("" if problem is None else f": {problem}"))
         differ += problem is not None
     cells = sum(t.size for t in old.values())
+    against = args.ref if args.ref_results is None else f"the results kept in {args.ref_results}"
     print(f"{len(old)} tables, {cells:,} cells: {'identical' if not differ else f'{differ} differ'} "
-          f"(working tree against {args.ref})")
+          f"(working tree against {against})")
     sys.exit(1 if differ else 0)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from clustersim.app.cli import main
+from clustersim.experiment.store import RunStore
 from clustersim.scenario.io import load_scenario
 from clustersim.scenario.schema import Scenario
 
@@ -256,3 +260,36 @@ def test_help_and_usage_errors(capsys):
     assert "run" in capsys.readouterr().out
     assert main(["frobnicate"]) == 2
     assert main([]) == 2
+
+
+def test_a_killed_run_resumes_from_its_stored_replications(tmp_path, capsys):
+    """``clustersim run`` stores replications as they finish (a hidden run store beside the results folder):
+    killed, then started again, it runs only what is missing and writes the same tables as an uninterrupted
+    run; the store is removed once the results folder exists."""
+    scenario = _write(tmp_path, "s.yaml", "name: slow\nsimulation: {n_firms: 120, steps: 40, replications: 6}\n")
+    out = tmp_path / "res"
+    args = ["run", str(scenario), "--workers", "1", "-q", "--no-figures", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from clustersim.app.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    parts: list[Path] = []
+    while time.monotonic() < deadline and not parts and proc.poll() is None:
+        parts = list(tmp_path.glob(".clustersim-runs-*/index/part-*.parquet"))
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert parts, "no replication was stored before the run ended"
+    assert not out.exists()
+    stored = len(RunStore.open(parts[0].parent.parent).index())
+    assert 0 < stored < 6
+    capsys.readouterr()
+    assert main(args) == 0
+    assert f"6 of 6 replications ok ({stored} resumed from an interrupted run)" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".clustersim-runs-*"))
+    clean = tmp_path / "clean"
+    assert main([*args[:-1], str(clean)]) == 0
+    for name in ("summary", "timeseries", "clusters", "spending"):
+        a, b = (pd.read_parquet(d / f"{name}.parquet") for d in (out, clean))
+        pd.testing.assert_frame_equal(a.drop(columns=["seconds"], errors="ignore"),
+                                      b.drop(columns=["seconds"], errors="ignore"), check_exact=True)

@@ -75,7 +75,7 @@ def test_replication_i_of_every_scenario_uses_the_same_seed(comp):
 
 
 def test_duplicate_names_are_refused_before_anything_runs(monkeypatch):
-    monkeypatch.setattr(compare, "run_scenario", lambda *a, **k: pytest.fail("ran despite bad names"))
+    monkeypatch.setattr(compare, "run_scenarios", lambda *a, **k: pytest.fail("ran despite bad names"))
     with pytest.raises(ValueError, match=r"repeated: 'a'"):
         compare_scenarios([scen("a"), scen("a", frontier_growth=0.01)], scen("base"), replications=2, seed=1)
     with pytest.raises(ValueError, match=r"'base'"):
@@ -85,7 +85,7 @@ def test_duplicate_names_are_refused_before_anything_runs(monkeypatch):
 
 
 def test_different_horizons_are_refused_unless_steps_is_given(monkeypatch):
-    monkeypatch.setattr(compare, "run_scenario", lambda *a, **k: pytest.fail("ran despite different horizons"))
+    monkeypatch.setattr(compare, "run_scenarios", lambda *a, **k: pytest.fail("ran despite different horizons"))
     long = scen("long")
     long.simulation.steps = 20
     with pytest.raises(ValueError, match="long: 20"):

@@ -131,3 +131,37 @@ def test_sensitivity_on_dask_recovers_ishigami_and_equals_the_local_analysis(tmp
         for factor, value in values.items():
             row = a[(a["index"] == kind) & (a["factor"] == factor)].iloc[0]
             assert row["low"] <= value <= row["high"], (kind, factor, value, row.to_dict())
+
+
+def _tables_of(folder: Path) -> dict[str, pd.DataFrame]:
+    """A results folder's tables, clocks dropped."""
+    out = {}
+    for name in ("summary", "timeseries", "clusters", "cluster_sizes", "spending", "network_nodes"):
+        df = pd.read_parquet(folder / f"{name}.parquet")
+        out[name] = df.drop(columns=[c for c in ("seconds",) if c in df.columns])
+    return out
+
+
+def test_run_and_compare_on_dask_give_the_local_results(tmp_path, cluster):
+    """``clustersim run`` and ``compare`` go through the same engine as sweeps: on a Dask cluster they write
+    the same tables as on the local pool."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: tiny\nsimulation: {n_firms: 40, steps: 8, replications: 3}\n")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: aware\nsimulation: {n_firms: 40, steps: 8}\npolicy:\n  funders: {region: "
+                      "{budget_per_year: 100.0}}\n  instruments: {awareness: {enabled: true}}\n")
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert main(["run", str(scenario), "--out", str(local), "-w", "2", "-q", "--no-figures"]) == 0
+    assert main(["run", str(scenario), "--out", str(remote), "--executor", "dask", "--scheduler",
+                 cluster["address"], "-q", "--no-figures"]) == 0
+    a, b = _tables_of(local), _tables_of(remote)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    args = [str(policy), "--baseline", str(scenario), "-r", "2", "-q", "--no-figures"]
+    assert main(["compare", *args, "--out", str(tmp_path / "c-local"), "-w", "1"]) == 0
+    assert main(["compare", *args, "--out", str(tmp_path / "c-remote"), "--executor", "dask", "--scheduler",
+                 cluster["address"]]) == 0
+    for name in ("differences", "means"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c-local" / f"{name}.csv"),
+                                      pd.read_csv(tmp_path / "c-remote" / f"{name}.csv"), check_exact=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".clustersim-runs-")]  # work stores removed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -66,8 +66,19 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--out", type=Path, help="results folder to create (must not exist; default: a new "
                                               "dated folder under results/)")
     run.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    _add_executor_options(run)
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _add_executor_options(parser: Any) -> None:
+    """--executor, --scheduler and --scheduler-file (run, compare, sweep, sensitivity)."""
+    parser.add_argument("--executor", choices=["local", "dask"], default="local",
+                        help="local process pool (default), or Dask: a LocalCluster, or a cluster given by "
+                             "--scheduler / --scheduler-file")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
 
 
 def _add_compare(sub: Any) -> None:
@@ -80,6 +91,7 @@ def _add_compare(sub: Any) -> None:
     cmp_.add_argument("--steps", type=int, help="quarters per run (default: the scenarios' common length)")
     cmp_.add_argument("--out", type=Path, help="folder to create (default: a new dated folder under results/)")
     cmp_.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
+    _add_executor_options(cmp_)
     cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -91,12 +103,7 @@ def _add_sweep(sub: Any) -> None:
     swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<name>); an existing folder "
                                               "of the same experiment is resumed")
     swp.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    swp.add_argument("--executor", choices=["local", "dask"], default="local",
-                     help="local process pool (default), or Dask: a LocalCluster, or a cluster given by "
-                          "--scheduler / --scheduler-file")
-    where = swp.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
-    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    _add_executor_options(swp)
     swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -108,11 +115,7 @@ def _add_sensitivity(sub: Any) -> None:
     sen.add_argument("--out", type=Path, help="study folder (default: results/sensitivity-<name>); an existing "
                                               "folder of the same study is resumed")
     sen.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    sen.add_argument("--executor", choices=["local", "dask"], default="local",
-                     help="local process pool (default), or Dask (a LocalCluster, or --scheduler/--scheduler-file)")
-    where = sen.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
-    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    _add_executor_options(sen)
     sen.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     sen.add_argument("--no-figures", action="store_true", help="tables and report only")
     sen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -182,6 +185,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if problem:
         print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
+    if not _check_executor_options(args, "clustersim run"):
+        return 2
     # --replications/--steps/--seed are shorthands for --set simulation.*: the recorded scenario is what ran
     shorthands = [f"simulation.{name}={value}" for name, value in
                   (("replications", args.replications), ("steps", args.steps), ("seed", args.seed))
@@ -197,17 +202,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
     n = scenario.simulation.replications
-    bar = None if args.quiet else make_progress(n, scenario.name)
-
-    def progress(r) -> None:
-        if bar is not None:
-            bar.update(1, failed=0 if r.ok else 1)
-
-    try:
-        results = run_scenario(scenario, workers=args.workers, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
+    results = _with_executor(args, "clustersim run", n, scenario.name, lambda executor, progress: run_scenario(
+        scenario, workers=args.workers, progress=progress, executor=executor, store_root=out.parent))
+    if results is None:
+        return 2
     try:
         path = write_results(results, out, source=str(args.scenario), overrides=[*args.overrides, *shorthands],
                              figures=not args.no_figures, new_name_if_taken=args.out is None)
@@ -218,7 +216,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"clustersim run: cannot write the results to {out}: {exc}", file=sys.stderr)
         return 2
     ok = len(results.ok_runs)
-    print(f"\n{scenario.name}: {ok} of {n} replications ok, {results.finished - results.started:.1f} s "
+    resumed = f" ({results.resumed} resumed from an interrupted run)" if results.resumed else ""
+    print(f"\n{scenario.name}: {ok} of {n} replications ok{resumed}, {results.finished - results.started:.1f} s "
           f"on {results.workers} worker(s); root seed {results.root_seed}")
     if scenario.policy.constitution.mode == "directive_counterfactual":
         print("COUNTERFACTUAL: in this scenario the authority assigns firms to clusters (directive mode); it is "
@@ -230,6 +229,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(results.failed_runs)} replication(s) failed: see {path / 'failures.json'}", file=sys.stderr)
     print(f"results: {path}")
     return 1 if results.failed_runs else 0
+
+
+def _with_executor(args: argparse.Namespace, name: str, total: int, label: str, run: Callable[..., Any]) -> Any:
+    """``run(executor, progress)`` for run and compare: the Dask executor the options ask for (None: the
+    local pool) and, unless --quiet, a progress bar of ``total`` runs; both closed afterwards. None (with
+    the reason printed) when the Dask cluster cannot be reached."""
+    executor = None
+    if args.executor == "dask":
+        executor = _make_executor(args, name)
+        if executor is None:
+            return None
+    bar = None if args.quiet else make_progress(total, label)
+
+    def progress(*reported: Any) -> None:  # (run) for run, (scenario name, run) for compare
+        if bar is not None:
+            bar.update(1, failed=0 if reported[-1].ok else 1)
+
+    try:
+        return run(executor, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        if executor is not None:
+            executor.close()
 
 
 def _load_all(paths: list[str]) -> tuple[list, list[str]]:
@@ -254,6 +277,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
+    if not _check_executor_options(args, "clustersim compare"):
+        return 2
     loaded, problems = _load_all([args.baseline, *args.scenarios])
     if problems:
         print("clustersim compare: invalid scenario\n" + "\n".join(problems), file=sys.stderr)
@@ -266,18 +291,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
-    bar = None if args.quiet else make_progress((len(scenarios) + 1) * replications, "compare")
     try:
-        comparison = compare_scenarios(scenarios, baseline, replications=replications, seed=seed, steps=args.steps,
-                                       workers=args.workers,
-                                       progress=((lambda name, r: bar.update(1, failed=0 if r.ok else 1))
-                                                 if bar is not None else None))
+        comparison = _with_executor(
+            args, "clustersim compare", (len(scenarios) + 1) * replications, "compare",
+            lambda executor, progress: compare_scenarios(scenarios, baseline, replications=replications, seed=seed,
+                                                         steps=args.steps, workers=args.workers, progress=progress,
+                                                         executor=executor, store_root=out.parent))
     except ValueError as exc:
         print(f"clustersim compare: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if bar is not None:
-            bar.close()
+    if comparison is None:
+        return 2
     try:
         path = write_comparison(comparison, out, figures=not args.no_figures)
     except (OutputExistsError, OSError) as exc:

@@ -63,6 +63,7 @@ class ChunkResult:
     index_rows: list[dict[str, Any]]
     outputs: pd.DataFrame | None
     timeseries: pd.DataFrame | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the other tables kept, by name
 
 
 @dataclass
@@ -185,6 +186,7 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
     rows: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
     series: list[pd.DataFrame] = []
+    kept: dict[str, list[pd.DataFrame]] = {}
     fn: Callable[..., Mapping[str, Any]] = clustersim_model
     problem: ValueError | None = None
     try:
@@ -201,8 +203,8 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
                 raise problem
             values, frames = _call(fn, task, replication_seed(chunk.root_seed, task.replication), tables)
             outputs.append({"run_id": task.run_id, **values})
-            if "timeseries" in frames:
-                series.append(frames["timeseries"])
+            for name, frame in frames.items():
+                (series if name == "timeseries" else kept.setdefault(name, [])).append(frame)
         except Exception as exc:  # noqa: BLE001 - a failed run is data
             status, error, tb = "failed", _one_line(exc), "".join(traceback.format_exception(exc))
         rows.append({"run_id": task.run_id, "point_id": task.point_id, "replication": task.replication,
@@ -213,4 +215,4 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
     if out_df is not None:
         out_df = out_df.fillna(math.nan)
     ts_df = pd.concat(series, ignore_index=True) if series else None
-    return ChunkResult(rows, out_df, ts_df)
+    return ChunkResult(rows, out_df, ts_df, {k: pd.concat(v, ignore_index=True) for k, v in kept.items()})

@@ -10,20 +10,31 @@ completion order.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from clustersim.experiment.evaluate import evaluate
 from clustersim.experiment.executors import LocalExecutor, default_workers
 from clustersim.experiment.seeds import replication_seed
+from clustersim.experiment.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec
+from clustersim.experiment.store import RunStore
+from clustersim.experiment.sweep import run_sweep
+from clustersim.scenario.io import scenario_to_dict
 from clustersim.scenario.schema import Scenario
 
-__all__ = ["RunResult", "ScenarioResults", "run_replication", "run_scenario"]
+__all__ = ["RunResult", "ScenarioResults", "run_replication", "run_scenario", "run_scenarios", "scenarios_experiment"]
 
 
 @dataclass
@@ -91,6 +102,7 @@ class ScenarioResults:
     workers: int
     started: float
     finished: float
+    resumed: int = 0  # runs found already stored (by an interrupted earlier call) and not run again
 
     @property
     def ok_runs(self) -> list[RunResult]:
@@ -146,17 +158,141 @@ class ScenarioResults:
         return g.sort_values(["funder", "instrument"]).reset_index(drop=True)
 
 
-def _run_task(task: tuple[Scenario, int, int, int | None, bool]) -> RunResult:
-    """:func:`run_replication` of one (scenario, root seed, index, steps, network) task, in a worker."""
-    scenario, root, index, steps, network = task
-    return run_replication(scenario, root, index, steps=steps, network=network)
+#: the tables a run of ``clustersim run`` keeps besides its summary and time series (the network only when asked)
+RUN_TABLES = ("clusters", "cluster_sizes", "spending")
+NETWORK_TABLES = ("network_nodes", "network_edges")
+#: the name prefix of the run store that ``run`` and ``compare`` work in until their results folder exists
+WORK_STORE_PREFIX = ".clustersim-runs-"
+
+
+def scenarios_experiment(scenarios: Sequence[Scenario], *, name: str, replications: int, seed: int,
+                         steps: int | None = None, network: bool = False) -> Experiment:
+    """The experiment of running each scenario ``replications`` times under root ``seed`` (common random
+    numbers: replication r of every scenario has the same seed), keeping every run's summary and tables.
+
+    Its points are the scenarios, described by name and content hash (so a changed scenario file is another
+    experiment); its parameters are the scenarios themselves, with ``simulation.steps`` set to ``steps``
+    when given."""
+    params = []
+    for s in scenarios:
+        d = scenario_to_dict(s)
+        if steps is not None:
+            d["simulation"]["steps"] = int(steps)
+        params.append(d)
+    described = [{"scenario": s.name, "scenario_hash": hashlib.sha256(json.dumps(d, sort_keys=True).encode())
+                  .hexdigest()} for s, d in zip(scenarios, params, strict=True)]
+    spec = ExperimentSpec(name=name, design=DesignSpec(kind="points", points=described),
+                          replications=int(replications), seed=int(seed), steps=None,
+                          outputs=OutputsSpec(timeseries=True, tables=[*RUN_TABLES, *(NETWORK_TABLES if network
+                                                                                      else ())]))
+    points = pd.DataFrame({"point_id": np.arange(len(scenarios), dtype=np.int64),
+                           "scenario": [x["scenario"] for x in described],
+                           "scenario_hash": [x["scenario_hash"] for x in described]})
+    return Experiment(spec, f"<{name}>", DEFAULT_MODEL, None, points, params)
+
+
+def run_scenarios(scenarios: Sequence[Scenario], *, name: str, replications: int, seed: int,
+                  steps: int | None = None, workers: int | None = None, executor: Any = None,
+                  progress: Callable[[int, RunResult], None] | None = None, network_replication: int | None = None,
+                  store_root: str | os.PathLike[str] | None = None) -> list[ScenarioResults]:
+    """Run every scenario ``replications`` times under root ``seed`` as one experiment, stored as runs finish,
+    and return each scenario's results.
+
+    The runs go to a run store named by the experiment's identity under ``store_root``
+    (``.clustersim-runs-<name>-<id>``; default: a temporary folder): if the process is killed, the same
+    call resumes from the runs stored. The store is deleted once the results are read back (they are then
+    in memory, and the caller writes its results folder). ``progress(point, run)`` is called for each
+    finished run (``point``: the scenario's index); ``executor`` defaults to a local pool of ``workers``.
+    """
+    n = int(replications)
+    experiment = scenarios_experiment(scenarios, name=name, replications=n, seed=seed, steps=steps,
+                                      network=network_replication is not None)
+    w = min(default_workers() if workers is None else max(1, int(workers)), n * len(scenarios))
+    ex = executor if executor is not None else LocalExecutor(w)
+    started = time.time()
+    root = Path(store_root) if store_root is not None else Path(tempfile.mkdtemp(prefix=WORK_STORE_PREFIX))
+    path = root / f"{WORK_STORE_PREFIX}{_slug(name)}-{experiment.identity()[:12]}"
+
+    def chunk_done(result: Any) -> None:
+        if progress is not None:
+            for row in result.index_rows:
+                progress(int(row["point_id"]), RunResult(replication=int(row["replication"]), root_seed=int(seed),
+                                                         error=row["traceback"] if row["status"] != "ok" else None))
+
+    try:
+        report = run_sweep(experiment, path, executor=ex, progress=chunk_done)
+        runs = _stored_runs(RunStore.open(path), int(seed), n, len(scenarios), network_replication)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        if store_root is None:
+            shutil.rmtree(root, ignore_errors=True)
+    finished = time.time()
+    return [ScenarioResults(scenario=s, root_seed=int(seed), runs=runs[k], workers=getattr(ex, "workers", w),
+                            started=started, finished=finished, resumed=report.skipped if k == 0 else 0)
+            for k, s in enumerate(scenarios)]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text)[:60] or "runs"
+
+
+def _stored_runs(store: RunStore, seed: int, replications: int, n_points: int, network_replication: int | None
+                 ) -> list[list[RunResult]]:
+    """Every run of the store as a :class:`RunResult` with its tables, by point then replication."""
+    index = store.index().set_index("run_id")
+    outputs = store.outputs().set_index("run_id")
+    summary_columns = [c for c in outputs.columns if c not in ("point_id", "replication")]
+    tables = {"timeseries": store.timeseries()}
+    for name in (*RUN_TABLES, *NETWORK_TABLES):
+        tables[name] = store.table(name)
+    by_run = {name: _ByRun(df) for name, df in tables.items()}
+    out: list[list[RunResult]] = []
+    for p in range(n_points):
+        runs = []
+        for r in range(replications):
+            rid = p * replications + r
+            row = index.loc[rid] if rid in index.index else None
+            run = RunResult(replication=r, root_seed=seed, seconds=float(row["seconds"]) if row is not None else 0.0)
+            if row is None or row["status"] != "ok":
+                run.error = (str(row["traceback"]) if row is not None and isinstance(row["traceback"], str)
+                             else "the run did not complete")
+            else:
+                values = outputs.loc[rid, summary_columns]
+                run.summary = {k: float(v) for k, v in values.items()}
+                for name in ("timeseries", *RUN_TABLES):
+                    setattr(run, name, by_run[name].of(rid) if by_run[name].empty is not None else None)
+                if r == network_replication and by_run["network_nodes"].empty is not None:
+                    # a snapshot of one replication: its tables have no replication column
+                    run.network = {k: by_run[f"network_{k}"].of(rid).drop(columns="replication")
+                                   for k in ("nodes", "edges")}
+            runs.append(run)
+        out.append(runs)
+    return out
+
+
+class _ByRun(dict[int, pd.DataFrame]):
+    """A stored table's rows by run id; a run without rows gets the table's columns and no row."""
+
+    def __init__(self, df: pd.DataFrame | None) -> None:
+        super().__init__()
+        self.empty = None if df is None else df.iloc[:0].drop(columns=["run_id", "point_id"])
+        if df is not None:
+            self.update({int(rid): part.drop(columns=["run_id", "point_id"]).reset_index(drop=True)
+                         for rid, part in df.groupby("run_id", sort=False)})
+
+    def of(self, rid: int) -> pd.DataFrame:
+        """The run's rows (only asked of tables that were kept)."""
+        if self.empty is None:
+            raise KeyError("this table was not kept")
+        return self.get(rid, self.empty.copy())
 
 
 def run_scenario(scenario: Scenario, *, replications: int | None = None, seed: int | None = None,
                  steps: int | None = None, workers: int | None = None,
                  progress: Callable[[RunResult], None] | None = None,
-                 network_replication: int | None = 0, executor: Any = None) -> ScenarioResults:
-    """Run replications of a scenario on an executor (default: a local process pool when ``workers`` > 1).
+                 network_replication: int | None = 0, executor: Any = None,
+                 store_root: str | os.PathLike[str] | None = None) -> ScenarioResults:
+    """Run replications of a scenario (:func:`run_scenarios` of one scenario).
 
     Args:
         replications: number of replications (default: the scenario's).
@@ -167,26 +303,10 @@ def run_scenario(scenario: Scenario, *, replications: int | None = None, seed: i
         network_replication: which replication also returns a network snapshot (None: none).
         executor: an executor of :mod:`clustersim.experiment.executors` (e.g. a ``DaskExecutor``) instead
             of the local pool; results are the same whatever runs them.
+        store_root: where the runs are stored until they are all done (see :func:`run_scenarios`).
     """
     n = scenario.simulation.replications if replications is None else int(replications)
     root = scenario.simulation.seed if seed is None else int(seed)
-    w = min(default_workers() if workers is None else max(1, int(workers)), n)
-    started = time.time()
-    runs: dict[int, RunResult] = {}
-    ex = executor if executor is not None else LocalExecutor(w)
-    tasks = [(scenario, root, i, steps, i == network_replication) for i in range(n)]
-    try:
-        for result in ex.map_unordered(_run_task, tasks):
-            runs[result.replication] = result
-            if progress is not None:
-                progress(result)
-    except Exception as exc:  # noqa: BLE001 - a worker that died: its replications are recorded, not fatal
-        error = "".join(traceback.format_exception(exc))
-        for i in range(n):
-            if i not in runs:
-                runs[i] = RunResult(replication=i, root_seed=root, error=error)
-                if progress is not None:
-                    progress(runs[i])
-    ordered = [runs[i] for i in range(n)]
-    return ScenarioResults(scenario=scenario, root_seed=root, runs=ordered, workers=getattr(ex, "workers", w),
-                           started=started, finished=time.time())
+    return run_scenarios([scenario], name=scenario.name, replications=n, seed=root, steps=steps, workers=workers,
+                         executor=executor, progress=None if progress is None else (lambda _p, r: progress(r)),
+                         network_replication=network_replication, store_root=store_root)[0]

@@ -89,6 +89,8 @@ class DesignSpec(_Strict):
 
 class OutputsSpec(_Strict):
     timeseries: bool = Field(False, description="also keep every run's indicator time series")
+    tables: list[Literal["clusters", "cluster_sizes", "spending", "network_nodes", "network_edges"]] = Field(
+        default_factory=list, description="also keep these tables of every run (the built-in model's)")
 
 
 class ExperimentSpec(_Strict):
@@ -141,16 +143,30 @@ class Experiment:
             "replications": self.spec.replications,
             "seed": self.spec.seed,
             "steps": self.spec.steps,
-            "outputs": self.spec.outputs.model_dump(mode="json"),
+            "outputs": _outputs(self.spec.outputs),
             "seeding": "run (point p, replication r) uses numpy.random.SeedSequence(seed, spawn_key=(r,)): "
                        "common random numbers across points",
         }
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables each run keeps besides its outputs (the time series first, if kept)."""
+        return (("timeseries",) if self.spec.outputs.timeseries else ()) + tuple(self.spec.outputs.tables)
 
     def identity(self) -> str:
         if "identity" not in self._memo:
             text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
             self._memo["identity"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return self._memo["identity"]
+
+
+def _outputs(outputs: OutputsSpec) -> dict[str, Any]:
+    """The outputs' part of an experiment's description; without extra tables it is what it was before
+    ``tables`` existed, so that the identity of every earlier store stays the same (and it resumes)."""
+    described = outputs.model_dump(mode="json")
+    if not described["tables"]:
+        del described["tables"]
+    return described
 
 
 def _design_points(spec: ExperimentSpec) -> pd.DataFrame:

@@ -7,9 +7,11 @@ Layout of a store folder::
     index/part-<seq:06d>-<token>.parquet        one row per run of a chunk (fixed schema, INDEX_SCHEMA)
     outputs/part-<seq:06d>-<token>.parquet      run_id + one float64 column per scalar output, ok runs only
     timeseries/part-<seq:06d>-<token>.parquet   optional: run_id, step, then the given columns, ok runs only
+    tables/<name>/part-<seq:06d>-<token>.parquet   optional: any other table of the runs (run_id, then its
+                                                columns), ok runs only: a run's clusters, spending ledger, ...
 
 A chunk is *committed by its index part*. :meth:`RunStore.write_chunk` writes the outputs part (and the
-timeseries part) first and the index part last, each under a hidden temporary name (``.tmp-*``) in its
+timeseries and table parts) first and the index part last, each under a hidden temporary name (``.tmp-*``) in its
 final folder, flushed and fsynced, then renamed into place with :func:`os.replace`, then the folder is
 fsynced. Readers only look at outputs/timeseries parts whose ``(seq, token)`` has an index part, so a
 kill at any instant never leaves a half-visible chunk, nor a run counted as done without its outputs.
@@ -96,7 +98,8 @@ _RESERVED = ("point_id", "replication")  # joined onto outputs and timeseries by
 EXPERIMENT_FILE = "experiment.json"
 METADATA_FILE = "metadata.json"
 LOCK_FILE = ".lock"
-INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR = "index", "outputs", "timeseries"
+INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR, TABLES_DIR = "index", "outputs", "timeseries", "tables"
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _PART_RE = re.compile(r"^part-(\d{6,})-([0-9a-f]+)\.parquet$")
 
 _Key = tuple[int, str]  # (seq, token) of a chunk
@@ -262,6 +265,20 @@ def _outputs_table(outputs: pd.DataFrame | None, ok_ids: list[int]) -> pa.Table 
     return pa.table(arrays)
 
 
+def _run_table(df: pd.DataFrame, ok_ids: list[int], name: str) -> pa.Table:
+    """A run table (``run_id`` then any columns) of a chunk's ok runs, as Arrow."""
+    if not _TABLE_NAME.match(name):
+        raise ValueError(f"table name {name!r}: expected lower-case letters, digits and underscores")
+    _check_columns(df, name, ["run_id"])
+    run_ids = _int_array(df["run_id"], f"{name}.run_id")
+    extra = set(run_ids.to_pylist()) - set(ok_ids)
+    if extra:
+        raise ValueError(f"{name}: rows for run_ids {sorted(extra)} that are not ok runs of the chunk")
+    rest = [c for c in df.columns if c != "run_id"]  # an empty table is kept too: its columns are data
+    table = pa.Table.from_pandas(df[rest], preserve_index=False)
+    return pa.table({"run_id": run_ids, **{c: table.column(c).combine_chunks() for c in rest}})
+
+
 def _timeseries_table(timeseries: pd.DataFrame | None, ok_ids: list[int]) -> pa.Table | None:
     if timeseries is None:
         return None
@@ -386,10 +403,10 @@ class RunStore:
             if not acquired:
                 return removed
             committed = set(_parts(self.path / INDEX_DIR))
-            for sub in ("", INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR):
+            for sub in ("", INDEX_DIR, *self._data_dirs()):
                 folder = self.path / sub if sub else self.path
                 doomed = [folder / n for n in os.listdir(folder) if n.startswith(TMP_PREFIX)]
-                if sub in (OUTPUTS_DIR, TIMESERIES_DIR):
+                if sub != INDEX_DIR and sub:
                     doomed += [p for key, p in _parts(folder).items() if key not in committed]
                 for p in doomed:
                     if p.is_file():
@@ -401,27 +418,37 @@ class RunStore:
 
     # ------------------------------------------------------------------------------ writing
 
+    def _data_dirs(self) -> list[str]:
+        """The part folders other than the index: outputs, timeseries and each table's folder."""
+        tables = self.path / TABLES_DIR
+        names = sorted(e.name for e in tables.iterdir() if e.is_dir()) if tables.is_dir() else []
+        return [OUTPUTS_DIR, TIMESERIES_DIR, *(f"{TABLES_DIR}/{n}" for n in names)]
+
     def _next_seq(self) -> int:
         seqs = [self._last_seq]
-        for sub in (INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR):
+        for sub in (INDEX_DIR, *self._data_dirs()):
             seqs += [seq for seq, _ in _parts(self.path / sub)]
         return max(seqs) + 1
 
     def write_chunk(self, index_rows: list[dict[str, Any]], outputs: pd.DataFrame | None,
-                    timeseries: pd.DataFrame | None = None) -> int:
+                    timeseries: pd.DataFrame | None = None, tables: Mapping[str, pd.DataFrame] | None = None
+                    ) -> int:
         """Commit one chunk of runs atomically and return its sequence number.
 
         ``index_rows``: one dict per run with the columns of :data:`INDEX_SCHEMA` (``error`` and
         ``traceback`` may be left out; ``error`` is put on one line). ``outputs``: ``run_id`` and one numeric
         column per scalar output (stored as float64), exactly one row per ok run of the chunk, none for
         failed runs; ``None`` means no scalar outputs. ``timeseries``: ``run_id``, ``step`` and any columns,
-        for ok runs of the chunk only. Everything is validated before anything is written.
+        for ok runs of the chunk only. ``tables``: other tables by name (lower case, digits, underscores),
+        each ``run_id`` and any columns, for ok runs of the chunk only. Everything is validated before
+        anything is written.
         """
         index = _index_table(index_rows)
         ok_ids = [r for r, s in zip(index.column("run_id").to_pylist(), index.column("status").to_pylist(),
                                     strict=True) if s == "ok"]
         out_table = _outputs_table(outputs, ok_ids)
         ts_table = _timeseries_table(timeseries, ok_ids)
+        more = {name: _run_table(df, ok_ids, name) for name, df in (tables or {}).items()}
         with _flock(self.path, exclusive=False, blocking=True):
             key = (self._next_seq(), secrets.token_hex(4))
             name = _part_name(key)
@@ -429,6 +456,10 @@ class RunStore:
                 _write_table(out_table, self.path / OUTPUTS_DIR / name)
             if ts_table is not None:
                 _write_table(ts_table, self.path / TIMESERIES_DIR / name)
+            for table_name, table in more.items():
+                folder = self.path / TABLES_DIR / table_name
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_table(table, folder / name)
             _write_table(index, self.path / INDEX_DIR / name)  # the commit
         self._last_seq = key[0]
         return key[0]
@@ -496,7 +527,7 @@ class RunStore:
             del t
         if not tables:
             return None
-        return pa.concat_tables(tables, promote_options="default")
+        return pa.concat_tables(tables, promote_options="permissive")
 
     def _joined(self, sub: str, *, required: bool) -> pd.DataFrame | None:
         latest, keys = self._latest(["run_id", "point_id", "replication", "status"])
@@ -528,6 +559,16 @@ class RunStore:
         a timeseries part.
         """
         return self._joined(TIMESERIES_DIR, required=False)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """The table ``name`` of the runs whose latest status is ok, from their latest chunk, sorted by run_id
+        (each run's rows in the order it gave them). Columns: run_id, point_id, replication, then the
+        table's. ``None`` if none of these chunks has a part of it."""
+        if not _TABLE_NAME.match(name):
+            raise ValueError(f"table name {name!r}: expected lower-case letters, digits and underscores")
+        if not (self.path / TABLES_DIR / name).is_dir():
+            return None
+        return self._joined(f"{TABLES_DIR}/{name}", required=False)
 
     def summary(self) -> dict[str, int]:
         """Counts: ``runs`` (distinct run_ids), ``runs_ok``, ``runs_failed``, ``chunks`` (committed)."""

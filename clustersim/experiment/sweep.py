@@ -32,8 +32,7 @@ def _chunk(experiment: Experiment, run_ids: list[int]) -> Chunk:
     r = experiment.spec.replications
     tasks = tuple(RunTask(run_id=rid, point_id=rid // r, replication=rid % r, params=experiment.params[rid // r])
                   for rid in run_ids)
-    return Chunk(model=experiment.model, root_seed=experiment.spec.seed,
-                 tables=("timeseries",) if experiment.spec.outputs.timeseries else (), tasks=tasks)
+    return Chunk(model=experiment.model, root_seed=experiment.spec.seed, tables=experiment.tables, tasks=tasks)
 
 
 def make_chunks(experiment: Experiment, run_ids: list[int], chunk_size: int) -> Iterator[Chunk]:
@@ -120,7 +119,7 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     store.write_metadata({**previous, "experiment_file": EXPERIMENT_FILE, "identity": experiment.identity(),
                           "root_seed": experiment.spec.seed, "source": experiment.source, "last_session": meta})
     for result in executor.map_unordered(evaluate_chunk, chunks):
-        store.write_chunk(result.index_rows, result.outputs, result.timeseries)
+        store.write_chunk(result.index_rows, result.outputs, result.timeseries, result.tables)
         if adaptive is not None:
             adaptive.observe(result)
         if progress is not None:

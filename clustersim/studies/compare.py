@@ -26,15 +26,17 @@ in every table is the number of pairs (or of runs, for means) actually used.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from clustersim.experiment.runner import RunResult, ScenarioResults, run_scenario
+from clustersim.experiment.runner import RunResult, ScenarioResults, run_scenarios
 from clustersim.experiment.summary import STATISTICS
 from clustersim.model.indicators import INDICATORS
 from clustersim.scenario.schema import Scenario
@@ -339,12 +341,14 @@ def _check_names(scenarios: Sequence[Scenario], baseline: Scenario) -> None:
 
 def compare_scenarios(scenarios: Sequence[Scenario], baseline: Scenario, *, replications: int, seed: int,
                       steps: int | None = None, workers: int | None = None,
-                      progress: Callable[[str, RunResult], None] | None = None) -> Comparison:
+                      progress: Callable[[str, RunResult], None] | None = None, executor: Any = None,
+                      store_root: str | os.PathLike[str] | None = None) -> Comparison:
     """Run ``baseline`` and every scenario with the same root seed and replications, and pair them.
 
-    Each is run by :func:`clustersim.experiment.runner.run_scenario` with ``replications`` and ``seed`` (the scenarios'
-    own ``simulation.replications`` and ``simulation.seed`` are ignored), so replication i of every scenario
-    uses the same random stream (common random numbers).
+    All runs are one experiment (:func:`clustersim.experiment.runner.run_scenarios`: the scenarios are its
+    points) with ``replications`` and ``seed`` (the scenarios' own ``simulation.replications`` and
+    ``simulation.seed`` are ignored), so replication i of every scenario uses the same random stream (common
+    random numbers); it is stored as runs finish under ``store_root`` and resumes after a kill.
 
     Args:
         scenarios: the scenarios to compare with the baseline (at least one).
@@ -353,8 +357,10 @@ def compare_scenarios(scenarios: Sequence[Scenario], baseline: Scenario, *, repl
         seed: the shared root seed.
         steps: quarters per run for all scenarios (default: the scenarios' ``simulation.steps``, which must
             then agree, so that all runs cover the same horizon).
-        workers: processes per scenario (see :func:`run_scenario`).
+        workers: processes (see :func:`~clustersim.experiment.runner.run_scenarios`).
         progress: called as ``progress(scenario_name, run_result)`` for each finished replication.
+        executor: an executor (e.g. a ``DaskExecutor``) instead of the local pool; the same results.
+        store_root: where the runs are stored until they are all done (default: a temporary folder).
 
     Raises:
         ValueError: no scenario, repeated names (the baseline's included; the message names them),
@@ -377,11 +383,10 @@ def compare_scenarios(scenarios: Sequence[Scenario], baseline: Scenario, *, repl
     else:
         n_steps = int(steps)
     started = time.time()
-    runs = []
-    for s in (baseline, *scenarios):
-        cb = None if progress is None else (lambda r, _name=s.name: progress(_name, r))
-        runs.append(run_scenario(s, replications=reps, seed=int(seed), steps=n_steps, workers=workers,
-                                 progress=cb, network_replication=None))
+    everything = [baseline, *scenarios]
+    runs = run_scenarios(everything, name=f"compare-{baseline.name}", replications=reps, seed=int(seed),
+                         steps=n_steps, workers=workers, executor=executor, store_root=store_root,
+                         progress=None if progress is None else (lambda k, r: progress(everything[k].name, r)))
     return Comparison(baseline=runs[0], scenarios=runs[1:], root_seed=int(seed), replications=reps,
                       steps=n_steps, workers=max(r.workers for r in runs), started=started,
                       finished=time.time())
