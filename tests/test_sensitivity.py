@@ -14,7 +14,9 @@ import json
 import math
 import socket
 import warnings
+from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from clustersim.app.cli import main
 from clustersim.experiment.store import RunStore, StoreMismatchError
 from clustersim.experiment.sweep import LocalExecutor
 from clustersim.reports import sensitivity as sensitivity_report
+from clustersim.scenario.schema import Scenario
 from clustersim.studies.analytic import ISHIGAMI_A, g_function_indices, ishigami, ishigami_indices
 from clustersim.studies.sensitivity import (
     MIN_HALF_ROWS,
@@ -847,3 +850,47 @@ def test_builtin_model_morris_study_with_a_policy_factor(tmp_path, capsys):
         "value"] > 0
     index = RunStore.open(out / "runs").index()
     assert len(index) == 16 and (index["status"] == "ok").all()
+
+
+def _builtin(**kw) -> SensitivitySpec:
+    """A tiny Morris study of the built-in model (20 firms, 3 quarters), changed by ``kw``."""
+    return spec(**{"model": None, "overrides": {"simulation.n_firms": 20}, "steps": 3, "method": "morris",
+                   "samples": 3, "replications": 2, "seed": 5, "outputs": ["member_share_late"], "resamples": 100,
+                   **kw})
+
+
+def test_builtin_model_point_is_validated_once_for_all_its_runs(tmp_path):
+    """Every validation of a whole scenario is counted (``Scenario.model_validate``): at load the base and the
+    two ends of the ranges; then each design point once, when its first run is chunked (one run a chunk here,
+    so a point's replications are in different chunks), and nothing in the runs."""
+    names = ["trust.loss_rate", "clusters.membership_fee"]
+    validate = Scenario.model_validate
+    seen: list[tuple[float, ...]] = []
+
+    def counted(data, **kw):
+        seen.append(tuple(data[section][leaf] for section, leaf in (name.split(".") for name in names)))
+        return validate(data, **kw)
+
+    with mock.patch.object(Scenario, "model_validate", side_effect=counted):
+        study = resolve_study(_builtin(chunk_size=1, factors={names[0]: [0.1, 0.5], names[1]: [0.5, 4.0]}), "<test>")
+        at_load = len(seen)
+        report, _ = run_sensitivity(study, tmp_path / "out", executor=LocalExecutor(1))
+    assert report.ok == 2 * len(study.sample) == 18 and not report.failed
+    assert at_load == 3
+    assert Counter(seen[at_load:]) == Counter(map(tuple, study.experiment.points[names].itertuples(index=False)))
+
+
+def test_builtin_model_point_breaking_a_rule_across_parameters_fails_its_runs(tmp_path):
+    """The ends of the ranges pass (1 <= 3 and 12 <= 16), but points with clusters.min_size above
+    clusters.max_size break a rule of the scenario: their runs fail with the scenario's message, the others run."""
+    study = resolve_study(_builtin(factors={"clusters.min_size": {"bounds": [1, 12], "kind": "int"},
+                                            "clusters.max_size": {"bounds": [3, 16], "kind": "int"}}), "<test>")
+    report, _ = run_sensitivity(study, tmp_path / "out", executor=LocalExecutor(1))
+    index = RunStore.open(tmp_path / "out" / "runs").index().sort_values("run_id")
+    points = study.experiment.points.set_index("point_id").loc[index["point_id"]]
+    broken = (points["clusters.min_size"] > points["clusters.max_size"]).to_numpy()
+    assert 0 < broken.sum() < len(index) and report.failed == broken.sum()
+    assert list(index["status"]) == ["failed" if b else "ok" for b in broken]
+    assert list(index["error"][broken]) == [
+        f"ScenarioError: <design point>: <top level>: clusters.min_size ({low}) must not exceed clusters.max_size "
+        f"({high})" for low, high in points[["clusters.min_size", "clusters.max_size"]][broken].itertuples(index=False)]

@@ -47,9 +47,9 @@ def test_study_loads_and_says_what_it_answers(path):
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
 def test_study_outputs_are_in_the_model_summary(path):
     study = load_sensitivity(path)
-    params = copy.deepcopy(study.experiment.params[0])  # the base with the first point's values
-    params["simulation"].update(n_firms=20, steps=6)
-    summary = clustersim_model(params, run_seed(study.spec.seed, 0))
+    scenario = copy.deepcopy(study.experiment.params[0])  # the base with the first point's values, validated
+    scenario.simulation.n_firms, scenario.simulation.steps = 20, 6
+    summary = clustersim_model(scenario, run_seed(study.spec.seed, 0))
     missing = [name for name in study.spec.outputs if name not in summary]
     assert not missing, f"{path.name}: outputs the model's run summary does not have: {missing}"
 

@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from clustersim.experiment.runner import run_replication
 from clustersim.experiment.spec import load_experiment
 from clustersim.experiment.store import RunStore
 from clustersim.experiment.sweep import LocalExecutor, run_sweep
-from clustersim.scenario.io import scenario_from_dict
+from clustersim.scenario.schema import Scenario
 
 TESTS = Path(__file__).resolve().parent
 
@@ -68,12 +70,36 @@ def test_sweep_of_the_model_matches_plain_runs(tmp_path):
     exp = load_experiment(exp_file)
     for run_id in (0, 5):
         point, rep = divmod(run_id, 2)
-        scenario = scenario_from_dict(exp.params[point])
+        scenario = exp.params[point]  # the point's scenario, validated when the file was read
+        assert isinstance(scenario, Scenario)
         assert scenario.simulation.n_firms == 30 and scenario.simulation.steps == 5
         expected = run_replication(scenario, 7, rep, catch=False).summary
         row = outputs[outputs["run_id"] == run_id].iloc[0]
         for key in ("relative_productivity_final", "n_clusters_late", "value_added_final"):
             assert row[key] == expected[key]
+
+
+def test_a_point_is_validated_once_when_the_file_is_read_and_never_by_its_runs(tmp_path):
+    """Every validation of a whole scenario is counted (``Scenario.model_validate``, which all of the scenario
+    reader's validations go through): the base once and each design point once, at load; its runs receive
+    the point's validated scenario and validate nothing."""
+    exp_file = _write(tmp_path, "e.yaml", FACTORIAL)  # 4 points, 2 replications
+    validate = Scenario.model_validate
+    seen: list[tuple[float, float]] = []
+
+    def counted(data, **kw):
+        seen.append((data["clusters"]["membership_fee"], data["trust"]["loss_rate"]))
+        return validate(data, **kw)
+
+    with mock.patch.object(Scenario, "model_validate", side_effect=counted):
+        exp = load_experiment(exp_file)
+        at_load = len(seen)
+        report = run_sweep(exp, tmp_path / "out", executor=LocalExecutor(1))
+    assert report.ok == 8 and not report.failed
+    assert at_load == len(seen) == 1 + 4  # the base, then each point: nothing while the 8 runs ran
+    assert Counter(seen[1:]) == Counter(map(tuple, exp.points[["clusters.membership_fee", "trust.loss_rate"]]
+                                            .itertuples(index=False)))
+    assert all(isinstance(scenario, Scenario) for scenario in exp.params)
 
 
 def test_one_and_two_workers_and_any_chunking_give_identical_results(tmp_path):

@@ -12,7 +12,10 @@ DataFrame under its name. :func:`clustersim_model` is such a function, and plug-
 way. A chunk is plain data (picklable): the model's import path, the root seed, the tables to keep and a
 few runs. Each run calls the evaluation function with its parameters and its seed
 ``SeedSequence(root, spawn_key=(replication,))``; a run that raises is recorded (status ``failed``,
-one-line error, traceback) and the chunk goes on.
+one-line error, traceback) and the chunk goes on. A run's parameters are, for the built-in model, its
+design point's :class:`~clustersim.scenario.schema.Scenario`, validated once where the experiment is run
+(when its file is read, or, for a large study, when the point's first run is chunked) and passed as it is,
+never validated again here; for a plug-in, a plain mapping, of which each run gets a fresh ``dict``.
 """
 
 from __future__ import annotations
@@ -44,10 +47,13 @@ TABLES = ("timeseries", "clusters", "cluster_sizes", "spending", "network_nodes"
 
 @dataclass(frozen=True)
 class RunTask:
+    """One run of a chunk: its ids, and the parameters its evaluation function receives (the built-in model's
+    validated scenario, or a plug-in's plain parameters)."""
+
     run_id: int
     point_id: int
     replication: int
-    params: dict[str, Any]
+    params: Scenario | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -124,14 +130,17 @@ def _sizes_table(rows: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.DataFrame
                          "size": np.concatenate([r[2] for r in rows])})
 
 
-def clustersim_model(params: Mapping[str, Any], seed: np.random.SeedSequence, *,
+def clustersim_model(params: Scenario | Mapping[str, Any], seed: np.random.SeedSequence, *,
                      tables: Collection[str] = ()) -> dict[str, Any]:
-    """The built-in evaluation function: validate ``params`` as a scenario and :func:`evaluate` it; returns
-    the run summary (each indicator's ``_final`` and ``_late`` values, cluster life-cycle statistics, public
-    spending by instrument and funder) and each asked table as a DataFrame under its name."""
+    """The built-in evaluation function: :func:`evaluate` ``params``, a validated scenario (used as it is) or a
+    mapping (validated as a scenario first); returns the run summary (each indicator's ``_final`` and ``_late``
+    values, cluster life-cycle statistics, public spending by instrument and funder) and each asked table as a
+    DataFrame under its name."""
     from clustersim.scenario.io import scenario_from_dict
+    from clustersim.scenario.schema import Scenario
 
-    run = evaluate(scenario_from_dict(params, source="<design point>"), seed, tables=tables)
+    scenario = params if isinstance(params, Scenario) else scenario_from_dict(params, source="<design point>")
+    run = evaluate(scenario, seed, tables=tables)
     return {**run.summary, **run.tables}
 
 
@@ -162,8 +171,12 @@ def _accepts_tables(fn: Callable[..., Any]) -> bool:
 
 def _call(fn: Callable[..., Any], task: RunTask, seed: np.random.SeedSequence, tables: tuple[str, ...]
           ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """One run of the evaluation function: its numeric outputs and its tables (run_id first)."""
-    result = fn(dict(task.params), seed, tables=tables) if tables else fn(dict(task.params), seed)
+    """One run of the evaluation function: its numeric outputs and its tables (run_id first).
+
+    A validated scenario is passed as it is; plain parameters as a fresh ``dict`` (the function may change it).
+    """
+    params = dict(task.params) if isinstance(task.params, Mapping) else task.params
+    result = fn(params, seed, tables=tables) if tables else fn(params, seed)
     if not isinstance(result, Mapping):
         raise TypeError(f"the model returned {type(result).__name__}, not a mapping of outputs")
     frames = {k: v for k, v in result.items() if isinstance(v, pd.DataFrame)}

@@ -173,14 +173,15 @@ def scenarios_experiment(scenarios: Sequence[Scenario], *, name: str, replicatio
     Its points are the scenarios, described by name and content hash (so a changed scenario file is another
     experiment); its parameters are the scenarios themselves, with ``simulation.steps`` set to ``steps``
     when given."""
-    params = []
+    params: list[Scenario] = []  # validated already: the runs use them as they are
     for s in scenarios:
-        d = scenario_to_dict(s)
         if steps is not None:
-            d["simulation"]["steps"] = int(steps)
-        params.append(d)
-    described = [{"scenario": s.name, "scenario_hash": hashlib.sha256(json.dumps(d, sort_keys=True).encode())
-                  .hexdigest()} for s, d in zip(scenarios, params, strict=True)]
+            s = s.model_copy(deep=True)
+            s.simulation.steps = int(steps)
+        params.append(s)
+    described = [{"scenario": s.name, "scenario_hash": hashlib.sha256(json.dumps(scenario_to_dict(s),
+                                                                                 sort_keys=True).encode())
+                  .hexdigest()} for s in params]
     spec = ExperimentSpec(name=name, design=DesignSpec(kind="points", points=described),
                           replications=int(replications), seed=int(seed), steps=None,
                           outputs=OutputsSpec(timeseries=True, tables=[*RUN_TABLES, *(NETWORK_TABLES if network

@@ -17,6 +17,8 @@ An experiment file is YAML 1.2 or TOML, validated like scenario files (same loca
 A Latin hypercube: ``design: {kind: lhs, samples: 64, factors: {path: {low: 0, high: 1, kind: float}}}``;
 explicit points: ``design: {kind: points, points: [{path: value, ...}, ...]}``.
 
+The clustersim model receives each design point's scenario: the base with the point's values, validated once,
+here, when the file is read (a bad value is refused before anything runs), and not again by the runs.
 A plug-in model is any function ``f(params: dict, seed: numpy.random.SeedSequence) -> Mapping[str, float]``
 named by import path; it receives the design point's values and the overrides as a flat mapping of dotted
 paths. Nothing in an experiment file is executed except that explicitly named function.
@@ -116,7 +118,9 @@ class Experiment:
     model: str
     base: Scenario | None  # None for a plug-in model
     points: pd.DataFrame
-    params: Sequence[dict[str, Any]]  # per design point: what the evaluation function receives
+    # per design point, what the evaluation function receives: the built-in model's validated scenario, or a
+    # plug-in's plain parameters
+    params: Sequence[Scenario | dict[str, Any]]
     # resolved() and identity(), computed once: a study of 14,336 points describes itself in ~9 MB of JSON,
     # and a sweep asks for both several times (an experiment is not changed after resolution: ``params``,
     # built with it, are what runs)
@@ -207,10 +211,10 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
         if spec.steps is not None:
             base.simulation.steps = spec.steps
         validate_factors([c for c in points.columns if c != "point_id"])
-        params = [scenario_to_dict(s) for _, s in point_scenarios(base, points)]
+        scenarios = [scenario for _, scenario in point_scenarios(base, points)]
     except (ScenarioError, DesignError) as exc:
         raise ExperimentError(f"{source}: {exc}") from None
-    return Experiment(spec, source, model, base, points, params)
+    return Experiment(spec, source, model, base, points, scenarios)
 
 
 def _text(value: Any) -> str:

@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -136,14 +136,20 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
     annotations = [leaves[name].annotation for name in problem["names"]]
     _check_ends(base_dict, problem["names"], annotations, x, kinds, source)
 
-    def params_of(i: int) -> dict[str, Any]:
-        # the base with the point's values (sections copied on write); every value of the sample lies within
-        # the range checked above, and the worker validates the whole scenario again before running it
-        return _with_values(base_dict, {name: _value_for(x[i, j], annotations[j])
+    def scenario_of(i: int) -> Scenario | dict[str, Any]:
+        # the base with the point's values (sections copied on write), validated here, once for all its runs,
+        # which receive this scenario as it is. Every value lies within the ranges checked above, but a rule
+        # across parameters (clusters.min_size <= clusters.max_size) can still refuse a point: its plain
+        # parameters are then its runs', which the model validates and fails on, with its message
+        data = _with_values(base_dict, {name: _value_for(x[i, j], annotations[j])
                                         for j, name in enumerate(problem["names"])})
+        try:
+            return scenario_from_dict(data, "<design point>")
+        except ScenarioError:
+            return data
 
     return SensitivityStudy(spec, source, problem, x,
-                            Experiment(exp_spec, source, model, base, points, _LazyParams(params_of, len(points))))
+                            Experiment(exp_spec, source, model, base, points, _LazyParams(scenario_of, len(points))))
 
 
 def _model(spec: SensitivitySpec, source: str) -> str:
@@ -197,22 +203,30 @@ def _check_ends(base_dict: dict[str, Any], names: list[str], annotations: list[A
         raise SensitivityError(f"{source}: " + "\n".join(problems))
 
 
-class _LazyParams(Sequence[dict[str, Any]]):
-    """Each design point's evaluation parameters, built when a task needs them (a Sobol' design of tens of
-    thousands of points would otherwise hold that many full scenarios in memory)."""
+T = TypeVar("T")
 
-    def __init__(self, make, n: int) -> None:
+
+class _LazyParams(Sequence[T]):
+    """Each design point's evaluation parameters, built when a task needs them (a Sobol' design of tens of
+    thousands of points would otherwise hold that many full scenarios in memory). The last point built is kept:
+    a sweep asks for its runs' parameters in run-id order, a point's replications one after another, so each
+    point is built (and, for the built-in model, validated) once."""
+
+    def __init__(self, make: Callable[[int], T], n: int) -> None:
         self._make, self._n = make, n
+        self._last: tuple[int, T] | None = None
 
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]  # no slices
+    def __getitem__(self, i: int) -> T:  # type: ignore[override]  # no slices
         if not 0 <= i < self._n:
             raise IndexError(i)
-        return self._make(i)
+        if self._last is None or self._last[0] != i:
+            self._last = (i, self._make(i))
+        return self._last[1]
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[T]:
         return (self[i] for i in range(self._n))
 
 
