@@ -16,12 +16,18 @@ from typing import Any
 __all__ = ["Counters", "PolicyCounters", "QuarterStats", "Record"]
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}  # each record class's field names, computed once
+
+
 class Record:
     """Mapping access to a dataclass's fields (the subclasses are dataclasses)."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        names = _NAMES.get(cls)
+        if names is None:
+            names = _NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        return names
 
     def _check(self, name: str) -> None:
         if name not in self.names():
