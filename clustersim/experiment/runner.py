@@ -31,6 +31,7 @@ from clustersim.experiment.seeds import replication_seed
 from clustersim.experiment.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec
 from clustersim.experiment.store import RunStore
 from clustersim.experiment.sweep import run_sweep
+from clustersim.model.policy.treasury import YEAR
 from clustersim.scenario.io import scenario_to_dict
 from clustersim.scenario.schema import Scenario
 
@@ -147,10 +148,10 @@ class ScenarioResults:
         g = sp.groupby(["funder", "instrument", "phase"], as_index=False)["amount"].sum()
         g["total_per_replication"] = g.pop("amount") / n
         steps = self.scenario.simulation.steps
-        g["per_year_per_replication"] = g["total_per_replication"] / (steps / 4)
+        g["per_year_per_replication"] = g["total_per_replication"] / (steps / YEAR)
         # budget years (quarters 1-4, 5-8, ...) in which the item spent anything: a time-limited programme's
         # yearly spending while it runs
-        years = (sp.assign(year=(sp["step"] - 1) // 4).groupby(["funder", "instrument"])[["replication", "year"]]
+        years = (sp.assign(year=(sp["step"] - 1) // YEAR).groupby(["funder", "instrument"])[["replication", "year"]]
                  .apply(lambda d: len(d.drop_duplicates())).rename("active").reset_index())
         g = g.merge(years, on=["funder", "instrument"])
         g["active_years_per_replication"] = g.pop("active") / n

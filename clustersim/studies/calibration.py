@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from clustersim.model.policy.treasury import YEAR
+
 __all__ = ["Fact", "GRAPPES_FACTS", "programme_metrics", "compare_with_facts"]
 
 
@@ -77,9 +79,9 @@ def programme_metrics(clusters: pd.DataFrame, cluster_sizes: pd.DataFrame, spend
         last_q = np.where(lab["support_ended"] >= 0, lab["support_ended"] - 1,
                           np.where(lab["died"] >= 0, lab["died"], steps))
         quarters = (last_q - lab["labelled_at"]).to_numpy(dtype=np.float64)
-        per_year = float(sp["amount"].sum() / (quarters.sum() / 4)) if quarters.sum() > 0 else np.nan
+        per_year = float(sp["amount"].sum() / (quarters.sum() / YEAR)) if quarters.sum() > 0 else np.nan
         finished = (lab["support_ended"] >= 0).to_numpy()
-        years = float(quarters[finished].mean() / 4) if finished.any() else np.nan
+        years = float(quarters[finished].mean() / YEAR) if finished.any() else np.nan
         old = lab[lab["labelled_at"] + survival_lag <= steps]
         alive_then = (old["died"] < 0) | (old["died"] > old["labelled_at"] + survival_lag)
         survival = float(alive_then.mean()) if len(old) else np.nan

@@ -53,7 +53,6 @@ class ConstitutionModes(Authority):
         self.n_identifications = 0
         self.n_calls = 0
         self.n_assignments = 0
-        self.last_call_rate = np.nan
 
     def constitute(self, m: PolicyHost) -> None:
         """Identification, a call or an assignment, each when due in the scenario's mode (none once support
@@ -157,8 +156,7 @@ class ConstitutionModes(Authority):
         n_app = len(proposals)
         m.policy_counters["applications"] += n_app
         if not n_app:
-            self.last_call_rate = np.nan
-            return
+                return
         rank = self.ranking(m, cc, proposals)
         selected = rank[: self.selection_limit(m, cc)]
         for k in selected.tolist():
@@ -167,7 +165,6 @@ class ConstitutionModes(Authority):
                 else p.who
             self.label(m, np.array([row]))
         m.policy_counters["selected"] += len(selected)
-        self.last_call_rate = len(selected) / n_app
         m.step_stats["call_applications"] = float(n_app)
         m.step_stats["call_selected"] = float(len(selected))
 
