@@ -26,6 +26,7 @@ PACKAGE = ROOT / "clustersim"
 NOT_FOR_THE_MODEL = ("matplotlib", "ruamel", "SALib", "dask", "distributed", "solara", "pyarrow.parquet",
                      "pyarrow.dataset", "duckdb", "clustersim.scenario.io", "clustersim.scenario.errors",
                      "clustersim.scenario.parse", "clustersim.scenario.paths", "clustersim.scenario.template",
+                     "clustersim.scenario.limits",
                      "clustersim.experiment", "clustersim.studies", "clustersim.plots", "clustersim.reports",
                      "clustersim.app")
 

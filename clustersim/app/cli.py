@@ -9,12 +9,14 @@ written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from clustersim.app.console import comparison_text, spending_text, summary_table
+from clustersim.app.parser import build_parser
 from clustersim.util.progress import make_progress
 
 __all__ = ["main"]
@@ -35,119 +37,6 @@ BASELINE_DESCRIPTION = ("Bottom-up cluster dynamics in a region of 300 firms ove
                         "without public support.")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse's own exit code is 2 as well; keep the usage line
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="clustersim", description="Agent-based simulation of economic clusters (Mesa 3.5).")
-    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_run(sub)
-    _add_compare(sub)
-    _add_sweep(sub)
-    _add_sensitivity(sub)
-    _add_status(sub)
-    _add_validate(sub)
-    _add_template(sub)
-    _add_viz(sub)
-    return ap
-
-
-def _add_run(sub: Any) -> None:
-    run = sub.add_parser("run", help="run replications of a scenario and write tables, figures and provenance")
-    run.add_argument("scenario", help="scenario file (.yaml, .yml or .toml)")
-    run.add_argument("--replications", "-r", type=int, help="replications (default: the scenario's)")
-    run.add_argument("--seed", type=int, help="root seed (default: the scenario's simulation.seed)")
-    run.add_argument("--steps", type=int, help="quarters per run (default: the scenario's)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                     help="override a parameter, e.g. --set firms.size_median=30 (repeatable)")
-    run.add_argument("--out", type=Path, help="results folder to create (must not exist; default: a new "
-                                              "dated folder under results/)")
-    run.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    _add_executor_options(run)
-    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-
-
-def _add_executor_options(parser: Any) -> None:
-    """--executor, --scheduler and --scheduler-file (run, compare, sweep, sensitivity)."""
-    parser.add_argument("--executor", choices=["local", "dask"], default="local",
-                        help="local process pool (default), or Dask: a LocalCluster, or a cluster given by "
-                             "--scheduler / --scheduler-file")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
-    where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
-
-
-def _add_compare(sub: Any) -> None:
-    cmp_ = sub.add_parser("compare", help="paired comparison of scenarios against a baseline (common random "
-                                          "numbers: replication i of every scenario shares its seed)")
-    cmp_.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files to compare")
-    cmp_.add_argument("--baseline", required=True, help="the baseline scenario file")
-    cmp_.add_argument("--replications", "-r", type=int, help="replications per scenario (default: the baseline's)")
-    cmp_.add_argument("--seed", type=int, help="root seed (default: the baseline's simulation.seed)")
-    cmp_.add_argument("--steps", type=int, help="quarters per run (default: the scenarios' common length)")
-    cmp_.add_argument("--out", type=Path, help="folder to create (default: a new dated folder under results/)")
-    cmp_.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    _add_executor_options(cmp_)
-    cmp_.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-
-
-def _add_sweep(sub: Any) -> None:
-    swp = sub.add_parser("sweep", help="run (or resume) an experiment file: a design of scenarios, replicated, "
-                                       "stored as runs finish")
-    swp.add_argument("experiment", help="experiment file (.yaml, .yml or .toml)")
-    swp.add_argument("--out", type=Path, help="sweep folder (default: results/sweep-<name>); an existing folder "
-                                              "of the same experiment is resumed")
-    swp.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    _add_executor_options(swp)
-    swp.add_argument("--retry-failed", action="store_true", help="run failed runs again")
-    swp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-
-
-def _add_sensitivity(sub: Any) -> None:
-    sen = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol', Morris, FAST, RBD-FAST, "
-                                             "PAWN, delta) run through the experiment engine, resumable")
-    sen.add_argument("study", help="sensitivity file (.yaml, .yml or .toml)")
-    sen.add_argument("--out", type=Path, help="study folder (default: results/sensitivity-<name>); an existing "
-                                              "folder of the same study is resumed")
-    sen.add_argument("--workers", "-w", type=int, help="processes (default: all cores)")
-    _add_executor_options(sen)
-    sen.add_argument("--retry-failed", action="store_true", help="run failed runs again")
-    sen.add_argument("--no-figures", action="store_true", help="tables and report only")
-    sen.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-
-
-def _add_status(sub: Any) -> None:
-    sts = sub.add_parser("status", help="runs done, failed and remaining in a sweep folder")
-    sts.add_argument("folder", type=Path)
-
-
-def _add_validate(sub: Any) -> None:
-    val = sub.add_parser("validate", help="check a scenario file without running it")
-    val.add_argument("scenario")
-    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
-
-
-def _add_template(sub: Any) -> None:
-    tpl = sub.add_parser("template", help="print a complete scenario, every parameter documented")
-    tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
-    tpl.add_argument("--baseline", action="store_true",
-                     help="print configs/baseline.yaml as committed (defaults, with its header)")
-
-
-def _add_viz(sub: Any) -> None:
-    viz = sub.add_parser("viz", help="serve the interactive browser page (Mesa SolaraViz) for a scenario, offline")
-    viz.add_argument("scenario", nargs="?", help="scenario file (default: configs/baseline.yaml)")
-    viz.add_argument("--port", "-p", type=int, default=8765, help="port (default: 8765)")
-    viz.add_argument("--host", default="127.0.0.1",
-                     help="address to bind (default: 127.0.0.1, this machine only; 0.0.0.0 exposes the page to "
-                          "the network)")
-
-
 def _check_run_options(args: argparse.Namespace) -> str | None:
     """The first problem with --replications, --steps, --workers or --seed, or None."""
     for name, maximum in (("replications", 100_000), ("steps", 4000), ("workers", 4096)):
@@ -159,13 +48,40 @@ def _check_run_options(args: argparse.Namespace) -> str | None:
     return None
 
 
+#: files that mark a folder as clustersim's results, and a text each begins with: a run's or a comparison's
+#: folder (metadata.json), a run store (experiment.json), a sensitivity study (study.json)
+_RESULT_MARKERS = {"metadata.json": ('"clustersim_results"', '"clustersim_comparison"'),
+                   "experiment.json": ('"identity"',), "study.json": ('"spec"',)}
+
+
+def _marks_results(file: Path, texts: tuple[str, ...]) -> bool:
+    try:
+        with open(file, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return any(t in head for t in texts)
+
+
+def _nested(out: Path) -> str | None:
+    """Why ``out`` may not be used because it lies inside another results folder, run store or study (whose
+    files would be mixed with new ones), or None."""
+    for folder in Path(os.path.abspath(out)).parents:
+        for marker, texts in _RESULT_MARKERS.items():
+            if (folder / marker).is_file() and _marks_results(folder / marker, texts):
+                return (f"--out {out}: inside {folder}, which holds clustersim results ({marker}); results are "
+                        "never mixed (choose a folder outside it)")
+    return None
+
+
 def _check_out(out: Path, explicit: bool) -> str | None:
     """Why results cannot go to ``out`` (checked before running, so no work is lost), or None."""
-    import os
-
     if out.exists():
         what = "--out " if explicit else ""
         return f"{what}{out}: exists already; results are never overwritten"
+    problem = _nested(out)
+    if problem:
+        return problem
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -393,11 +309,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not _check_executor_options(args, name):
         return 2
     try:
-        experiment = load_experiment(args.experiment)
+        experiment = load_experiment(args.experiment, max_runs=args.max_runs)
     except (ScenarioError, ExperimentError) as exc:
         print(f"{name}: invalid experiment\n{exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
+    problem = _nested(out)
+    if problem:
+        print(f"{name}: {problem}", file=sys.stderr)
+        return 2
     total = len(experiment.points) * experiment.spec.replications
     report, code = _execute(args, name, total, experiment.spec.name, out, lambda executor, progress: run_sweep(
         experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
@@ -421,11 +341,15 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     if not _check_executor_options(args, name):
         return 2
     try:
-        study = load_sensitivity(args.study)
+        study = load_sensitivity(args.study, max_runs=args.max_runs)
     except (ScenarioError, SensitivityError) as exc:
         print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else Path("results") / f"sensitivity-{study.spec.name}"
+    problem = _nested(out)
+    if problem:
+        print(f"{name}: {problem}", file=sys.stderr)
+        return 2
     try:  # before starting workers: a folder holding anything but this study is refused, left as it is
         check_study_folder(out, study.identity())
     except StoreMismatchError as exc:
@@ -546,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written to files: no screen needed
     try:
-        args = _build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error (exit code 2): return it, don't raise it
         return int(exc.code or 0)
     handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,

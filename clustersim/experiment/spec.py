@@ -183,11 +183,40 @@ def _design_points(spec: ExperimentSpec) -> pd.DataFrame:
     return explicit_points(d.points)  # type: ignore[arg-type]
 
 
-def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+#: the most runs (design points × replications) an experiment or study may ask for unless ``--max-runs``
+#: raises it: far above any study of this project (the largest shipped: 7,168), far below what fills a disk
+#: or a day by mistake
+MAX_RUNS = 1_000_000
+
+
+def design_size(design: DesignSpec) -> int:
+    """The number of design points ``design`` makes, computed before making any."""
+    if design.kind == "factorial":
+        n = 1
+        for levels in (design.factors or {}).values():
+            n *= len(levels) if isinstance(levels, list) else 1
+        return n
+    if design.kind == "lhs":
+        return int(design.samples or 0)
+    return len(design.points or ())
+
+
+def check_runs(runs: int, max_runs: int | None, source: str, what: str) -> None:
+    """Refuse ``runs`` above ``max_runs`` (default :data:`MAX_RUNS`) with a message saying how to raise it."""
+    limit = MAX_RUNS if max_runs is None else int(max_runs)
+    if runs > limit:
+        raise ExperimentError(f"{source}: {what}: {runs:,} runs (allowed: at most {limit:,}; raise the limit with "
+                              "--max-runs N, or max_runs= from Python, if this is what you mean)")
+
+
+def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None) -> Experiment:
     """Read, validate and resolve an experiment file; raise :class:`ExperimentError` (or
-    :class:`~clustersim.scenario.errors.ScenarioError`) naming the file and every problem."""
+    :class:`~clustersim.scenario.errors.ScenarioError`) naming the file and every problem. A design of more
+    than ``max_runs`` runs (default :data:`MAX_RUNS`) is refused before any point is made."""
     source = os.fspath(path)
     spec: ExperimentSpec = load_model_file(path, ExperimentSpec)
+    check_runs(design_size(spec.design) * spec.replications, max_runs, source,
+               f"design of {design_size(spec.design):,} points × {spec.replications} replications")
     model = spec.model or DEFAULT_MODEL
     if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
         raise ExperimentError(f"{source}: model: {model!r} is not an import path (expected 'package.module:function')")

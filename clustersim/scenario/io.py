@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from clustersim.scenario.errors import Loc, ScenarioError, StrPath, _describe, _kind, _where
+from clustersim.scenario.limits import check_depth, check_size
 from clustersim.scenario.parse import _read_toml, _read_yaml
 from clustersim.scenario.paths import _apply_overrides
 from clustersim.scenario.schema import Scenario
@@ -108,6 +109,7 @@ def _read_file(path: StrPath) -> tuple[dict[str, Any], Callable[[Loc], int | Non
     if not file.is_file():
         raise ScenarioError(f"{source}: not a regular file", source)
     try:
+        check_size(file.stat().st_size, source)
         raw = file.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read the file ({exc.strerror or exc})", source) from None
@@ -118,6 +120,7 @@ def _read_file(path: StrPath) -> tuple[dict[str, Any], Callable[[Loc], int | Non
         raise ScenarioError(f"{source}:{line}: the file is not valid UTF-8", source) from None
     if not text.strip():
         raise ScenarioError(f"{source}: the file is empty (expected a mapping of sections)", source)
+    check_depth(text, source)
     if suffix in TOML_SUFFIXES:
         return _read_toml(text, source)
     return _read_yaml(text, source)

@@ -22,6 +22,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from clustersim.scenario.errors import Loc, ScenarioError, _join, _kind, _short, _where
+from clustersim.scenario.limits import MAX_NODES, check_nodes
 
 _OMIT: Any = object()  # marks a YAML entry left out after a conversion problem
 _PLAIN_TAGS = (None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -188,7 +189,31 @@ def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], Callable[[Loc], 
         raise ScenarioError(f"{where}: the top level must be a mapping of sections, got {_kind(doc)}", source)
     problems: list[str] = []
     data = _to_plain(doc, problems, source, (), doc)
+    check_nodes(expanded_size(data), source)
     return data, lambda loc: _yaml_line(doc, loc), problems
+
+
+def expanded_size(data: Any, limit: int = MAX_NODES) -> int:
+    """The number of values (mappings, lists, scalars) ``data`` holds with every shared part counted as
+    often as it is reached, as a copying reader would build them; counting stops a little past ``limit``.
+    Each distinct container is visited once (its size is remembered), so this is fast whatever the total."""
+    sizes: dict[int, int] = {}
+
+    def size(x: Any) -> int:
+        if not isinstance(x, dict | list):
+            return 1
+        known = sizes.get(id(x))
+        if known is not None:
+            return known
+        total = 1
+        for child in (x.values() if isinstance(x, dict) else x):
+            total += size(child)
+            if total > limit:
+                break
+        sizes[id(x)] = total
+        return total
+
+    return size(data)
 
 
 
@@ -232,6 +257,8 @@ def _read_toml(text: str, source: str) -> tuple[dict[str, Any], Callable[[Loc], 
     """Parse TOML text: (dict, best-effort function giving the line of a location, no problems)."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(f"{source}: invalid TOML: nested too deeply to be read", source) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         line: int | None = getattr(exc, "lineno", None)

@@ -56,7 +56,16 @@ from clustersim.experiment.designs import (
     validate_factors,
 )
 from clustersim.experiment.evaluate import resolve_model
-from clustersim.experiment.spec import DEFAULT_MODEL, DesignSpec, Experiment, ExperimentSpec, OutputsSpec, _text
+from clustersim.experiment.spec import (
+    DEFAULT_MODEL,
+    DesignSpec,
+    Experiment,
+    ExperimentError,
+    ExperimentSpec,
+    OutputsSpec,
+    _text,
+    check_runs,
+)
 from clustersim.experiment.store import EXPERIMENT_FILE, RunStore, StoreMismatchError
 from clustersim.scenario.io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
 from clustersim.scenario.schema import Scenario
@@ -69,7 +78,7 @@ from clustersim.studies.sensitivity_analysis import (
     SensitivityResult,
     analyse,
 )
-from clustersim.studies.sensitivity_sampling import _cast, _points, _problem, _sample
+from clustersim.studies.sensitivity_sampling import _cast, _points, _problem, _sample, sample_size
 from clustersim.studies.sensitivity_spec import (
     METHODS,
     FactorSpec,
@@ -107,15 +116,24 @@ STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
 
 
-def load_sensitivity(path: str | os.PathLike[str]) -> SensitivityStudy:
-    """Read, validate and resolve a sensitivity file (its sample is drawn here, from its seed)."""
+def load_sensitivity(path: str | os.PathLike[str], *, max_runs: int | None = None) -> SensitivityStudy:
+    """Read, validate and resolve a sensitivity file (its sample is drawn here, from its seed). A study of
+    more than ``max_runs`` runs (default :data:`~clustersim.experiment.spec.MAX_RUNS`) is refused before
+    anything is drawn."""
     source = os.fspath(path)
     spec: SensitivitySpec = load_model_file(path, SensitivitySpec)
-    return resolve_study(spec, source, Path(source).parent)
+    return resolve_study(spec, source, Path(source).parent, max_runs=max_runs)
 
 
-def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | None = None) -> SensitivityStudy:
-    """The study a validated spec describes (``folder``: where a relative ``base`` is looked up)."""
+def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | None = None, *,
+                  max_runs: int | None = None) -> SensitivityStudy:
+    """The study a validated spec describes (``folder``: where a relative ``base`` is looked up); more than
+    ``max_runs`` runs (default :data:`~clustersim.experiment.spec.MAX_RUNS`) are refused before drawing."""
+    try:
+        check_runs(sample_size(spec) * spec.replications, max_runs, source,
+                   f"{spec.method} design of {sample_size(spec):,} points × {spec.replications} replications")
+    except ExperimentError as exc:
+        raise SensitivityError(str(exc)) from None
     model = _model(spec, source)
     problem = _problem(spec)
     x = _sample(spec, problem)
