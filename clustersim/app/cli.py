@@ -3,7 +3,8 @@
 A thin layer over the library: every command is a function of the package, and :func:`main` takes its
 arguments as a list, so it is tested in-process. Exit codes: 0 success; 1 some replications failed (their
 tracebacks are in the results folder); 2 bad input (scenario file, override or output folder), with nothing
-written.
+written; 3 the environment failed (a full disk, read-only media, an unreachable Dask cluster), with what was
+stored kept (the same command resumes).
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ BASELINE_HEADER = """\
 """
 BASELINE_DESCRIPTION = ("Bottom-up cluster dynamics in a region of 300 firms over 20 years, "
                         "without public support.")
+
+
+#: the exit code of a failure of the environment: a full disk, read-only media, an unreachable Dask cluster
+ENVIRONMENT = 3
+
+
+def environment_message(exc: OSError) -> str:
+    """One line for a failure of the environment, with what to do about it."""
+    import errno
+
+    what = f"{exc.strerror} ({exc.filename})" if exc.strerror and exc.filename else str(exc)
+    if exc.errno == errno.ENOSPC:
+        return (f"cannot write: {what}; nothing stored is lost: free some space and run the same command again "
+                "to resume")
+    if exc.errno == errno.EROFS:
+        return f"cannot write: {what}; choose an --out on writable media"
+    return f"cannot write: {what}"
 
 
 def _check_run_options(args: argparse.Namespace) -> str | None:
@@ -121,7 +139,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = _with_executor(args, "clustersim run", n, scenario.name, lambda executor, progress: run_scenario(
         scenario, workers=args.workers, progress=progress, executor=executor, store_root=out.parent))
     if results is None:
-        return 2
+        return ENVIRONMENT
     try:
         path = write_results(results, out, source=str(args.scenario), overrides=[*args.overrides, *shorthands],
                              figures=not args.no_figures, new_name_if_taken=args.out is None)
@@ -129,8 +147,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"clustersim run: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"clustersim run: cannot write the results to {out}: {exc}", file=sys.stderr)
-        return 2
+        print(f"clustersim run: {environment_message(exc)}", file=sys.stderr)
+        return ENVIRONMENT
     ok = len(results.ok_runs)
     resumed = f" ({results.resumed} resumed from an interrupted run)" if results.resumed else ""
     print(f"\n{scenario.name}: {ok} of {n} replications ok{resumed}, {results.finished - results.started:.1f} s "
@@ -217,12 +235,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"clustersim compare: {exc}", file=sys.stderr)
         return 2
     if comparison is None:
-        return 2
+        return ENVIRONMENT
     try:
         path = write_comparison(comparison, out, figures=not args.no_figures)
-    except (OutputExistsError, OSError) as exc:
+    except OutputExistsError as exc:
         print(f"clustersim compare: cannot write the results to {out}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"clustersim compare: {environment_message(exc)}", file=sys.stderr)
+        return ENVIRONMENT
     print(comparison_text(comparison, baseline.name, replications))
     failed = comparison.failures()
     if len(failed):
@@ -243,7 +264,8 @@ def _make_executor(args: argparse.Namespace, name: str):
     try:
         return DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
     except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
-        print(f"{name}: cannot reach the Dask cluster: {exc}", file=sys.stderr)
+        where = args.scheduler or args.scheduler_file or "a local cluster"
+        print(f"{name}: cannot reach the Dask cluster ({where}): {exc}", file=sys.stderr)
         return None
 
 
@@ -265,7 +287,7 @@ def _stored_runs(store: Path) -> int:
     if not (store / "experiment.json").exists():
         return 0
     try:
-        return len(RunStore.open(store).index())
+        return len(RunStore.open(store, "r").index())
     except (StoreMismatchError, OSError, ValueError):
         return 0
 
@@ -286,7 +308,7 @@ def _execute(args: argparse.Namespace, name: str, total: int, label: str, store:
     try:
         executor = _make_executor(args, name)
         if executor is None:
-            return None, 2
+            return None, ENVIRONMENT
         if not args.quiet:
             bar = make_progress(total, label, initial=_stored_runs(store))
         return run(executor, progress), None
@@ -476,7 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
                "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template,
                "viz": _cmd_viz}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except OSError as exc:  # the environment failed while writing (disk full, read-only media, ...)
+        print(f"clustersim {args.command}: {environment_message(exc)}", file=sys.stderr)
+        return ENVIRONMENT
 
 
 if __name__ == "__main__":  # pragma: no cover

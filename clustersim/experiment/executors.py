@@ -101,6 +101,9 @@ class DaskExecutor:
         if address is not None:
             self.client = Client(address, timeout="30s")
         elif scheduler_file is not None:
+            if not os.path.isfile(scheduler_file):  # distributed would wait for it to appear, without end
+                raise FileNotFoundError(f"scheduler file {scheduler_file} not found: start the scheduler first "
+                                        f"(dask scheduler --scheduler-file {scheduler_file})")
             self.client = Client(scheduler_file=scheduler_file, timeout="30s")
         else:
             n = max(1, default_workers() if workers is None else int(workers))

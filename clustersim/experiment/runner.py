@@ -223,7 +223,7 @@ def run_scenarios(scenarios: Sequence[Scenario], *, name: str, replications: int
 
     try:
         report = run_sweep(experiment, path, executor=ex, progress=chunk_done)
-        runs = _stored_runs(RunStore.open(path), int(seed), n, len(scenarios), network_replication)
+        runs = _stored_runs(RunStore.open(path, "r"), int(seed), n, len(scenarios), network_replication)
     finally:
         shutil.rmtree(path, ignore_errors=True)
         if store_root is None:

@@ -72,6 +72,7 @@ __all__ = [
     "RunStore",
     "StoreCorruptError",
     "StoreMismatchError",
+    "StoreReadOnlyError",
 ]
 
 INDEX_SCHEMA = pa.schema([
@@ -107,6 +108,10 @@ _Key = tuple[int, str]  # (seq, token) of a chunk
 
 class StoreMismatchError(ValueError):
     """The folder holds another experiment's results (or something else): results are never mixed."""
+
+
+class StoreReadOnlyError(OSError):
+    """The store is opened for reading only (read-only media, or ``mode="r"``): nothing may be written."""
 
 
 class StoreCorruptError(RuntimeError):
@@ -308,10 +313,11 @@ class RunStore:
     Every reader lists the folder afresh, so it sees chunks committed by other processes since.
     """
 
-    def __init__(self, path: Path, identity: str, experiment: dict[str, Any]) -> None:
+    def __init__(self, path: Path, identity: str, experiment: dict[str, Any], read_only: bool = False) -> None:
         self.path = Path(path)
         self.identity = identity
         self.experiment = experiment
+        self.read_only = read_only  # opened for reading: no lock, no clean-up, no write
         self.removed: list[Path] = []  # leftovers of interrupted writes deleted by open()
         self._last_seq = 0
 
@@ -332,7 +338,7 @@ class RunStore:
             raise ValueError("identity must be a non-empty string (the experiment's hash)")
         if (path / EXPERIMENT_FILE).exists():
             cls.check_identity(path, identity)
-            return cls.open(path)
+            return cls.open(path, "a")
         text = json.dumps({"identity": identity, "experiment": experiment}, indent=2, allow_nan=False)
         if path.exists():
             if not path.is_dir():
@@ -351,17 +357,22 @@ class RunStore:
             fsync_dir(path)
         if not published:  # another process created it meanwhile
             cls.check_identity(path, identity)
-        return cls.open(path)
+        return cls.open(path, "a")
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> RunStore:
-        """Open the existing store at ``path`` and delete the leftovers of interrupted writes.
+    def open(cls, path: str | os.PathLike[str], mode: str | None = None) -> RunStore:
+        """Open the existing store at ``path``.
 
-        Leftovers are hidden ``.tmp-*`` files and outputs/timeseries parts without their index part. They
-        are only deleted if no other process is writing at the moment (see the module docstring); the
-        deleted paths are listed in ``store.removed``.
+        ``mode="a"`` (the default where the folder is writable): the leftovers of interrupted writes are
+        deleted — hidden ``.tmp-*`` files and outputs/timeseries/table parts without their index part — if
+        no other process is writing at the moment (see the module docstring); the deleted paths are listed
+        in ``store.removed``. ``mode="r"`` (the default on read-only media, such as an archive or a
+        read-only mount): nothing is written, not even a lock file, and every reader works (they ignore
+        leftovers anyway); writing raises :class:`StoreReadOnlyError`.
         """
         path = Path(path)
+        if mode not in (None, "r", "a"):
+            raise ValueError(f"mode must be 'r' or 'a', not {mode!r}")
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such run store folder")
         try:
@@ -371,11 +382,21 @@ class RunStore:
             raise StoreMismatchError(f"{path}: not a run store (no {EXPERIMENT_FILE})") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreMismatchError(f"{path}: {EXPERIMENT_FILE} is not a run store's ({exc})") from None
+        writable = os.access(path, os.W_OK)
+        if mode == "a" and not writable:
+            raise StoreReadOnlyError(f"{path}: the run store is on read-only media or not writable; it can be "
+                                     "read (mode='r') but not written")
+        if mode == "r" or not writable:
+            return cls(path, identity, experiment, read_only=True)
         for sub in (INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR):
             (path / sub).mkdir(exist_ok=True)
         store = cls(path, identity, experiment)
         store.removed = store._clean()
         return store
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(f"{self.path}: the run store is open for reading only; nothing is written")
 
     @staticmethod
     def is_ours(name: str) -> bool:
@@ -443,6 +464,7 @@ class RunStore:
         each ``run_id`` and any columns, for ok runs of the chunk only. Everything is validated before
         anything is written.
         """
+        self._writable()
         index = _index_table(index_rows)
         ok_ids = [r for r, s in zip(index.column("run_id").to_pylist(), index.column("status").to_pylist(),
                                     strict=True) if s == "ok"]
@@ -466,6 +488,7 @@ class RunStore:
 
     def write_metadata(self, meta: dict[str, Any]) -> None:
         """Replace ``metadata.json`` with ``meta`` atomically (values JSON cannot hold are written as text)."""
+        self._writable()
         data = (json.dumps(meta, indent=2, default=str) + "\n").encode()
         with _flock(self.path, exclusive=False, blocking=True):
             atomic_write_bytes(self.path / METADATA_FILE, data)

@@ -135,7 +135,7 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
 
 def sweep_status(out: Path) -> dict[str, Any]:
     """Runs done, failed and remaining in a sweep folder, with the failures' errors."""
-    store = RunStore.open(Path(out))
+    store = RunStore.open(Path(out), "r")  # a status only reads: it works on read-only media
     exp = store.experiment
     total = len(exp["points"]) * int(exp["replications"])
     index = store.index()

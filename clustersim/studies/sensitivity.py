@@ -307,7 +307,7 @@ def run_sensitivity(study: SensitivityStudy, out: Path, *, executor: Any = None,
                                                    indent=2, default=str))
     report = run_sweep(study.experiment, out / RUNS_DIR, executor=executor, retry_failed=retry_failed,
                        progress=progress)
-    store = RunStore.open(out / RUNS_DIR)
+    store = RunStore.open(out / RUNS_DIR, "r")
     result = analyse(study, store.index(), store.outputs())
     return report, result
 
