@@ -32,3 +32,11 @@ def ishigami_failing_high_x1(params, seed):
     if params["x1"] > 2.8:
         raise RuntimeError(f"x1 = {params['x1']} is too large for this model")
     return ishigami(params, seed)
+
+
+def nan_above_half(params, seed):
+    """A test function that gives NaN (and an infinite second output) for a > 0.5, finite values otherwise."""
+    a = float(params["a"])
+    if a > 0.5:
+        return {"y": float("nan"), "z": float("inf")}
+    return {"y": a + float(np.random.default_rng(seed).normal()), "z": a}

@@ -134,3 +134,26 @@ def test_the_shipped_files_are_far_within_the_limits():
     root = Path(__file__).resolve().parent.parent
     for f in [*root.glob("configs/*.yaml"), *root.glob("experiments/*.yaml")]:
         assert f.stat().st_size < MAX_FILE_BYTES / 50, f
+
+
+def test_non_finite_outputs_are_stored_with_a_status_that_says_so(tmp_path, capsys):
+    """A run that gives a NaN or an infinite output is kept with status nonfinite and its outputs, counted in
+    the sweep's report and in ``clustersim status``, never read as ok; --retry-failed runs it again."""
+    from clustersim.experiment.store import RunStore
+
+    exp = tmp_path / "e.yaml"
+    exp.write_text("name: nan\nmodel: plugin_models:nan_above_half\ndesign:\n  kind: points\n"
+                   "  points: [{a: 0.1}, {a: 0.9}, {a: 0.4}]\nreplications: 2\nseed: 5\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp), "--out", str(out), "-w", "1", "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "4 ok, 0 failed, 2 non-finite, 0 remaining of 6 runs" in captured.out
+    assert main(["status", str(out)]) == 0
+    status = capsys.readouterr().out
+    assert "4 done, 0 failed, 2 non-finite" in status and "non-finite outputs: y=nan, z=inf" in status
+    store = RunStore.open(out)
+    assert sorted(store.outputs()["point_id"]) == [0, 0, 2, 2]  # never read as ok
+    kept = store.outputs(include_nonfinite=True)
+    assert len(kept) == 6 and kept.loc[kept["point_id"] == 1, "y"].isna().all()
+    assert main(["sweep", str(exp), "--out", str(out), "-w", "1", "-q", "--retry-failed"]) == 1
+    assert "(2 run now, 4 already stored" in capsys.readouterr().out

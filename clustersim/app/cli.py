@@ -302,7 +302,7 @@ def _execute(args: argparse.Namespace, name: str, total: int, label: str, store:
 
     def progress(result) -> None:
         if bar is not None:
-            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
+            bar.update(len(result.index_rows), failed=sum(r["status"] != "ok" for r in result.index_rows))
 
     executor = None
     try:
@@ -345,12 +345,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
     if code is not None:
         return code
-    print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed, {report.remaining} remaining of "
-          f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
-    if report.failed:
+    print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed{_nonfinite(report.nonfinite)}, "
+          f"{report.remaining} remaining of {report.total} runs ({report.ran_now} run now, {report.skipped} "
+          f"already stored; {report.seconds:.1f} s)")
+    if report.failed or report.nonfinite:
         print(f"failed runs: see `clustersim status {out}`", file=sys.stderr)
     print(f"results: {out}")
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.nonfinite else 0
+
+
+def _nonfinite(n: int) -> str:
+    """", N non-finite" (runs that gave a NaN or infinite output), or nothing when there is none."""
+    return f", {n} non-finite" if n else ""
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -385,8 +391,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     report, result = value
     write_sensitivity(result, out, figures=not args.no_figures)
     print(f"{study.spec.name}: {study.spec.method}, {len(study.sample)} design points × {study.spec.replications}: "
-          f"{report.ok} ok, {report.failed} failed, {report.remaining} remaining of {report.total} runs "
-          f"({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
+          f"{report.ok} ok, {report.failed} failed{_nonfinite(report.nonfinite)}, {report.remaining} remaining of "
+          f"{report.total} runs ({report.ran_now} run now, {report.skipped} already stored; {report.seconds:.1f} s)")
     for note in result.notes:
         print(f"warning: {note}", file=sys.stderr)
     from clustersim.plots.sensitivity import MAIN_INDEX
@@ -397,7 +403,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         top = sub.sort_values("value", ascending=False).head(3)
         print(f"{output}: largest {key}: " + ", ".join(f"{r.factor} {r.value:.3g}" for r in top.itertuples()))
     print(f"report: {out / 'report.md'}")
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.nonfinite else 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -412,7 +418,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     except (StoreMismatchError, OSError, ValueError) as exc:
         print(f"clustersim status: {args.folder}: {exc}", file=sys.stderr)
         return 2
-    print(f"{st['name']}: {st['ok']} done, {st['failed']} failed, {st['remaining']} remaining of {st['total']} runs")
+    print(f"{st['name']}: {st['ok']} done, {st['failed']} failed{_nonfinite(st['nonfinite'])}, {st['remaining']} "
+          f"remaining of {st['total']} runs")
     for f in st["failures"][:50]:
         print(f"  run {f['run_id']} (point {f['point_id']}, replication {f['replication']}): {f['error']}")
     if len(st["failures"]) > 50:

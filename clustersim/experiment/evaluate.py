@@ -194,6 +194,16 @@ def _call(fn: Callable[..., Any], task: RunTask, seed: np.random.SeedSequence, t
     return {k: float(v) for k, v in values.items()}, out
 
 
+def _finite(values: Mapping[str, float]) -> tuple[str, str | None]:
+    """("ok", None), or ("nonfinite", which outputs) when an output is NaN or infinite: such a run is kept
+    for inspection and counted, never read as ok."""
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if not bad:
+        return "ok", None
+    shown = ", ".join(f"{k}={values[k]}" for k in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return "nonfinite", f"non-finite outputs: {shown}"
+
+
 def evaluate_chunk(chunk: Chunk) -> ChunkResult:
     """Evaluate every run of ``chunk``; failures are results, not exceptions."""
     rows: list[dict[str, Any]] = []
@@ -215,6 +225,7 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
             if problem is not None:
                 raise problem
             values, frames = _call(fn, task, replication_seed(chunk.root_seed, task.replication), tables)
+            status, error = _finite(values)
             outputs.append({"run_id": task.run_id, **values})
             for name, frame in frames.items():
                 (series if name == "timeseries" else kept.setdefault(name, [])).append(frame)

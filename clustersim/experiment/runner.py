@@ -218,8 +218,9 @@ def run_scenarios(scenarios: Sequence[Scenario], *, name: str, replications: int
     def chunk_done(result: Any) -> None:
         if progress is not None:
             for row in result.index_rows:
+                error = (row["traceback"] or row["error"]) if row["status"] != "ok" else None
                 progress(int(row["point_id"]), RunResult(replication=int(row["replication"]), root_seed=int(seed),
-                                                         error=row["traceback"] if row["status"] != "ok" else None))
+                                                         error=error))
 
     try:
         report = run_sweep(experiment, path, executor=ex, progress=chunk_done)
@@ -256,8 +257,8 @@ def _stored_runs(store: RunStore, seed: int, replications: int, n_points: int, n
             row = index.loc[rid] if rid in index.index else None
             run = RunResult(replication=r, root_seed=seed, seconds=float(row["seconds"]) if row is not None else 0.0)
             if row is None or row["status"] != "ok":
-                run.error = (str(row["traceback"]) if row is not None and isinstance(row["traceback"], str)
-                             else "the run did not complete")
+                run.error = ("the run did not complete" if row is None else
+                             str(row["traceback"]) if isinstance(row["traceback"], str) else str(row["error"]))
             else:
                 values = outputs.loc[rid, summary_columns]
                 run.summary = {k: float(v) for k, v in values.items()}

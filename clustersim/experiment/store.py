@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import operator
 import os
 import re
 import secrets
@@ -51,6 +50,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from clustersim.experiment.parts import (
+    INDEX_COLUMNS,
+    INDEX_SCHEMA,
+    KEPT,
+    TABLE_NAME,
+    index_table,
+    outputs_table,
+    run_table,
+    timeseries_table,
+)
 from clustersim.util.atomic import (
     TMP_PREFIX,
     atomic_write,
@@ -75,32 +84,10 @@ __all__ = [
     "StoreReadOnlyError",
 ]
 
-INDEX_SCHEMA = pa.schema([
-    pa.field("run_id", pa.int64(), nullable=False),
-    pa.field("point_id", pa.int64(), nullable=False),
-    pa.field("replication", pa.int64(), nullable=False),
-    pa.field("status", pa.string(), nullable=False),
-    pa.field("error", pa.string()),
-    pa.field("traceback", pa.string()),
-    pa.field("seconds", pa.float64()),
-    pa.field("spawn_key", pa.int64(), nullable=False),
-    pa.field("started", pa.float64()),
-    pa.field("finished", pa.float64()),
-])
-"""The fixed schema of an index part: one row per run of a chunk."""
-
-INDEX_COLUMNS: tuple[str, ...] = tuple(INDEX_SCHEMA.names)
-_INT_COLUMNS = ("run_id", "point_id", "replication", "spawn_key")
-_FLOAT_COLUMNS = ("seconds", "started", "finished")
-_OPTIONAL_COLUMNS = ("error", "traceback")
-_STATUSES = ("ok", "failed")
-_RESERVED = ("point_id", "replication")  # joined onto outputs and timeseries by the readers
-
 EXPERIMENT_FILE = "experiment.json"
 METADATA_FILE = "metadata.json"
 LOCK_FILE = ".lock"
 INDEX_DIR, OUTPUTS_DIR, TIMESERIES_DIR, TABLES_DIR = "index", "outputs", "timeseries", "tables"
-_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _PART_RE = re.compile(r"^part-(\d{6,})-([0-9a-f]+)\.parquet$")
 
 _Key = tuple[int, str]  # (seq, token) of a chunk
@@ -165,142 +152,6 @@ def _parts(folder: Path) -> dict[_Key, Path]:
 
 def _short(identity: str) -> str:
     return identity[:12]
-
-
-# ---------------------------------------------------------------------------------------------- validation
-
-
-def _as_int(value: Any, column: str, i: int) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"index row {i}: {column} must be an integer, not {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"index row {i}: {column} must be an integer, not {value!r}") from None
-
-
-def _as_float(value: Any, column: str, i: int) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"index row {i}: {column} must be a number or None, not {value!r}")
-    return float(value)
-
-
-def _one_line(text: str) -> str:
-    """``text`` on one line: its non-blank lines, stripped, joined by `` | ``."""
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _index_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
-    if not rows:
-        raise ValueError("a chunk needs at least one index row")
-    columns: dict[str, list[Any]] = {c: [] for c in INDEX_COLUMNS}
-    seen: set[int] = set()
-    for i, row in enumerate(rows):
-        unknown = sorted(set(row) - set(INDEX_COLUMNS))
-        if unknown:
-            raise ValueError(f"index row {i}: unknown column(s) {unknown} (allowed: {list(INDEX_COLUMNS)})")
-        missing = [c for c in INDEX_COLUMNS if c not in row and c not in _OPTIONAL_COLUMNS]
-        if missing:
-            raise ValueError(f"index row {i}: missing column(s) {missing}")
-        for c in _INT_COLUMNS:
-            columns[c].append(_as_int(row[c], c, i))
-        for c in _FLOAT_COLUMNS:
-            columns[c].append(_as_float(row[c], c, i))
-        if row["status"] not in _STATUSES:
-            raise ValueError(f"index row {i}: status {row['status']!r} is not one of {list(_STATUSES)}")
-        columns["status"].append(row["status"])
-        for c in _OPTIONAL_COLUMNS:
-            value = row.get(c)
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"index row {i}: {c} must be a string or None, not {type(value).__name__}")
-            columns[c].append(_one_line(value) if c == "error" and value is not None else value)
-        run_id = columns["run_id"][-1]
-        if run_id in seen:
-            raise ValueError(f"index row {i}: run_id {run_id} appears twice in one chunk")
-        seen.add(run_id)
-    return pa.table(columns, schema=INDEX_SCHEMA)
-
-
-def _check_columns(df: pd.DataFrame, what: str, required: Sequence[str]) -> None:
-    bad = [c for c in df.columns if not isinstance(c, str)]
-    if bad:
-        raise ValueError(f"{what}: column names must be strings, not {bad}")
-    if len(set(df.columns)) != len(df.columns):
-        raise ValueError(f"{what}: duplicate column names")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}")
-    reserved = [c for c in _RESERVED if c in df.columns]
-    if reserved:
-        raise ValueError(f"{what}: column(s) {reserved} are reserved (joined from the index by the readers)")
-
-
-def _int_array(series: pd.Series, what: str) -> pa.Array:
-    if series.isna().any() or not (pd.api.types.is_integer_dtype(series) or series.empty):
-        raise ValueError(f"{what}: must be integers without missing values")
-    return pa.array(series.to_numpy(dtype=np.int64), pa.int64())
-
-
-def _outputs_table(outputs: pd.DataFrame | None, ok_ids: list[int]) -> pa.Table | None:
-    if outputs is None:
-        return pa.table({"run_id": pa.array(ok_ids, pa.int64())}) if ok_ids else None
-    _check_columns(outputs, "outputs", ["run_id"])
-    run_ids = _int_array(outputs["run_id"], "outputs.run_id")
-    ids = run_ids.to_pylist()
-    if len(set(ids)) != len(ids) or set(ids) != set(ok_ids):
-        raise ValueError("outputs: needs exactly one row for each ok run of the chunk, and none for failed runs "
-                         f"(ok runs: {sorted(ok_ids)}; outputs run_ids: {sorted(ids)})")
-    if not ids:
-        return None
-    arrays: dict[str, pa.Array] = {"run_id": run_ids}
-    rest = [c for c in outputs.columns if c != "run_id"]
-    if rest and all(dt == np.float64 for dt in outputs[rest].dtypes):  # the usual case: one conversion, not
-        values = outputs[rest].to_numpy(dtype=np.float64).T            # one per column (a chunk has ~150)
-        for k, c in enumerate(rest):
-            arrays[c] = pa.array(values[k], pa.float64())
-        return pa.table(arrays)
-    for c in rest:
-        try:
-            arrays[c] = pa.array(outputs[c].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan),
-                                 pa.float64())
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"outputs: column {c!r} is not numeric (scalar outputs are float64): {exc}") from None
-    return pa.table(arrays)
-
-
-def _run_table(df: pd.DataFrame, ok_ids: list[int], name: str) -> pa.Table:
-    """A run table (``run_id`` then any columns) of a chunk's ok runs, as Arrow."""
-    if not _TABLE_NAME.match(name):
-        raise ValueError(f"table name {name!r}: expected lower-case letters, digits and underscores")
-    _check_columns(df, name, ["run_id"])
-    run_ids = _int_array(df["run_id"], f"{name}.run_id")
-    extra = set(run_ids.to_pylist()) - set(ok_ids)
-    if extra:
-        raise ValueError(f"{name}: rows for run_ids {sorted(extra)} that are not ok runs of the chunk")
-    rest = [c for c in df.columns if c != "run_id"]  # an empty table is kept too: its columns are data
-    table = pa.Table.from_pandas(df[rest], preserve_index=False)
-    return pa.table({"run_id": run_ids, **{c: table.column(c).combine_chunks() for c in rest}})
-
-
-def _timeseries_table(timeseries: pd.DataFrame | None, ok_ids: list[int]) -> pa.Table | None:
-    if timeseries is None:
-        return None
-    _check_columns(timeseries, "timeseries", ["run_id", "step"])
-    run_ids = _int_array(timeseries["run_id"], "timeseries.run_id")
-    extra = set(run_ids.to_pylist()) - set(ok_ids)
-    if extra:
-        raise ValueError(f"timeseries: rows for run_ids {sorted(extra)} that are not ok runs of the chunk")
-    if len(timeseries) == 0:
-        return None
-    rest = [c for c in timeseries.columns if c not in ("run_id", "step")]
-    table = pa.Table.from_pandas(timeseries[rest], preserve_index=False) if rest else None
-    arrays: dict[str, pa.Array] = {"run_id": run_ids, "step": _int_array(timeseries["step"], "timeseries.step")}
-    if table is not None:
-        for c in rest:
-            arrays[c] = table.column(c).combine_chunks()
-    return pa.table(arrays)
 
 
 # ---------------------------------------------------------------------------------------------- the store
@@ -465,12 +316,12 @@ class RunStore:
         anything is written.
         """
         self._writable()
-        index = _index_table(index_rows)
+        index = index_table(index_rows)
         ok_ids = [r for r, s in zip(index.column("run_id").to_pylist(), index.column("status").to_pylist(),
-                                    strict=True) if s == "ok"]
-        out_table = _outputs_table(outputs, ok_ids)
-        ts_table = _timeseries_table(timeseries, ok_ids)
-        more = {name: _run_table(df, ok_ids, name) for name, df in (tables or {}).items()}
+                                    strict=True) if s in KEPT]
+        out_table = outputs_table(outputs, ok_ids)
+        ts_table = timeseries_table(timeseries, ok_ids)
+        more = {name: run_table(df, ok_ids, name) for name, df in (tables or {}).items()}
         with _flock(self.path, exclusive=False, blocking=True):
             key = (self._next_seq(), secrets.token_hex(4))
             name = _part_name(key)
@@ -531,9 +382,9 @@ class RunStore:
         return {int(r) for r in df.loc[df["status"] == "ok", "run_id"]}
 
     def failed(self) -> set[int]:
-        """The run_ids whose latest status is failed."""
+        """The run_ids whose latest status is failed or nonfinite (``--retry-failed`` runs them again)."""
         df, _ = self._latest(["run_id", "status"])
-        return {int(r) for r in df.loc[df["status"] == "failed", "run_id"]}
+        return {int(r) for r in df.loc[df["status"].isin(("failed", "nonfinite")), "run_id"]}
 
     def _gather(self, sub: str, ok: pd.DataFrame, keys: list[_Key], *, required: bool) -> pa.Table | None:
         """Rows of the ``sub`` parts for the ok runs, each from its latest chunk only (None if no part)."""
@@ -552,9 +403,9 @@ class RunStore:
             return None
         return pa.concat_tables(tables, promote_options="permissive")
 
-    def _joined(self, sub: str, *, required: bool) -> pd.DataFrame | None:
+    def _joined(self, sub: str, *, required: bool, statuses: tuple[str, ...] = ("ok",)) -> pd.DataFrame | None:
         latest, keys = self._latest(["run_id", "point_id", "replication", "status"])
-        ok = latest.loc[latest["status"] == "ok", ["run_id", "point_id", "replication", "_chunk"]]
+        ok = latest.loc[latest["status"].isin(statuses), ["run_id", "point_id", "replication", "_chunk"]]
         table = self._gather(sub, ok, keys, required=required)
         if table is None:
             return None
@@ -565,12 +416,13 @@ class RunStore:
         df = df[first + [c for c in df.columns if c not in first]]
         return df.sort_values(first[:1] + first[3:], kind="stable").reset_index(drop=True)
 
-    def outputs(self) -> pd.DataFrame:
-        """Scalar outputs of the runs whose latest status is ok, from their latest chunk, sorted by run_id.
+    def outputs(self, *, include_nonfinite: bool = False) -> pd.DataFrame:
+        """Scalar outputs of the runs whose latest status is ok, from their latest chunk, sorted by run_id
+        (with ``include_nonfinite``, also those of the runs that gave a NaN or an infinite output).
 
         Columns: run_id, point_id, replication, then the outputs (a column some chunks lack is NaN there).
         """
-        df = self._joined(OUTPUTS_DIR, required=True)
+        df = self._joined(OUTPUTS_DIR, required=True, statuses=KEPT if include_nonfinite else ("ok",))
         if df is None:
             return pd.DataFrame({c: pd.Series([], dtype="int64") for c in ("run_id", "point_id", "replication")})
         return df
@@ -587,14 +439,15 @@ class RunStore:
         """The table ``name`` of the runs whose latest status is ok, from their latest chunk, sorted by run_id
         (each run's rows in the order it gave them). Columns: run_id, point_id, replication, then the
         table's. ``None`` if none of these chunks has a part of it."""
-        if not _TABLE_NAME.match(name):
+        if not TABLE_NAME.match(name):
             raise ValueError(f"table name {name!r}: expected lower-case letters, digits and underscores")
         if not (self.path / TABLES_DIR / name).is_dir():
             return None
         return self._joined(f"{TABLES_DIR}/{name}", required=False)
 
     def summary(self) -> dict[str, int]:
-        """Counts: ``runs`` (distinct run_ids), ``runs_ok``, ``runs_failed``, ``chunks`` (committed)."""
+        """Counts: ``runs`` (distinct run_ids), ``runs_ok``, ``runs_failed`` (failed or non-finite), ``chunks``
+        (committed)."""
         df, keys = self._latest(["run_id", "status"])
         ok = int((df["status"] == "ok").sum())
         return {"runs": len(df), "runs_ok": ok, "runs_failed": len(df) - ok, "chunks": len(keys)}

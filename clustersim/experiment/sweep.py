@@ -80,10 +80,11 @@ class SweepReport:
     skipped: int
     seconds: float
     path: Path
+    nonfinite: int = 0  # runs that finished with a NaN or infinite output (kept, never read as ok)
 
     @property
     def remaining(self) -> int:
-        return self.total - self.ok - self.failed
+        return self.total - self.ok - self.failed - self.nonfinite
 
 
 def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_failed: bool = False,
@@ -127,10 +128,11 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     index = store.index()
     ok = int((index["status"] == "ok").sum()) if len(index) else 0
     bad = int((index["status"] == "failed").sum()) if len(index) else 0
+    odd = int((index["status"] == "nonfinite").sum()) if len(index) else 0
     meta["finished"] = time.time()
     store.write_metadata({**store.read_metadata(), "last_session": meta})
     return SweepReport(total=total, ok=ok, failed=bad, ran_now=len(todo), skipped=total - len(todo),
-                       seconds=meta["finished"] - started, path=Path(out))
+                       seconds=meta["finished"] - started, path=Path(out), nonfinite=odd)
 
 
 def sweep_status(out: Path) -> dict[str, Any]:
@@ -139,9 +141,10 @@ def sweep_status(out: Path) -> dict[str, Any]:
     exp = store.experiment
     total = len(exp["points"]) * int(exp["replications"])
     index = store.index()
-    failed = index[index["status"] == "failed"] if len(index) else index
+    failed = index[index["status"] != "ok"] if len(index) else index
     ok = int((index["status"] == "ok").sum()) if len(index) else 0
-    return {"name": exp["name"], "total": total, "ok": ok, "failed": len(failed),
+    odd = int((failed["status"] == "nonfinite").sum()) if len(failed) else 0
+    return {"name": exp["name"], "total": total, "ok": ok, "failed": len(failed) - odd, "nonfinite": odd,
             "remaining": total - ok - len(failed),
             "failures": failed[["run_id", "point_id", "replication", "error"]].to_dict(orient="records")}
 
@@ -166,7 +169,7 @@ def sweep(experiment: str | Path | Experiment, out: str | Path, *, workers: int 
     try:
         return run_sweep(exp, Path(out), executor=ex, retry_failed=retry_failed,
                          progress=(lambda r: bar.update(len(r.index_rows),
-                                                        failed=sum(x["status"] == "failed" for x in r.index_rows)))
+                                                        failed=sum(x["status"] != "ok" for x in r.index_rows)))
                          if bar is not None else None)
     finally:
         if bar is not None:

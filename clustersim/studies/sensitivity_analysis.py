@@ -205,7 +205,7 @@ def _result(study: SensitivityStudy, index: pd.DataFrame, seed: int, outcomes: l
     z = indices["conf"]
     indices["low"] = indices["value"] - z
     indices["high"] = indices["value"] + z
-    failed = int((index["status"] == "failed").sum()) if len(index) else 0
+    failed = int((index["status"] != "ok").sum()) if len(index) else 0  # failed, or non-finite outputs
     expected = n * spec.replications
     if failed or len(index) < expected:
         notes.insert(0, f"{failed} failed and {expected - len(index)} not yet run of {expected} runs; points "
@@ -329,7 +329,7 @@ def _enough_to_halve(method: str, problem: dict[str, Any], spec: SensitivitySpec
 
 def _all_failed(index: pd.DataFrame, model: str) -> str:
     """The note when no run succeeded: how many failed, the first error, and a hint that fits the error."""
-    failed = index[index["status"] == "failed"].sort_values("run_id")
+    failed = index[index["status"] != "ok"].sort_values("run_id")  # failed, or non-finite outputs
     first = failed.iloc[0]
     text = f"every one of the {len(failed)} runs failed (run {int(first['run_id'])}: {first['error']})"
     errors = failed["error"].fillna("").astype(str)
