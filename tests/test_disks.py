@@ -107,3 +107,22 @@ def test_a_missing_scheduler_file_is_one_line_not_a_wait(tmp_path, capsys):
 def test_the_environment_exit_code_is_documented():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "exit code 3" in readme
+
+
+def test_a_run_that_fills_the_disk_keeps_its_replications_and_resumes(small_disk, tmp_path, capsys):
+    """``clustersim run`` works in a run store beside its results folder: a full disk ends it with one line and
+    keeps what was stored, and the same command resumes once there is room."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: tiny\nsimulation: {n_firms: 60, steps: 30, replications: 12}\n")
+    args = ["run", str(scenario), "--out", str(small_disk / "res"), "-q", "-w", "1", "--no-figures"]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+    stores = list(small_disk.glob(".clustersim-runs-*"))
+    assert len(stores) == 1 and not (small_disk / "res").exists()
+    kept = len(RunStore.open(stores[0], "r").index())
+    assert 0 < kept < 12
+    _mount(small_disk, "-o", "remount,size=20m")
+    assert main(args) == 0
+    assert f"12 of 12 replications ok ({kept} resumed from an interrupted run)" in capsys.readouterr().out
+    assert not list(small_disk.glob(".clustersim-runs-*"))

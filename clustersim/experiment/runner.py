@@ -225,8 +225,10 @@ def run_scenarios(scenarios: Sequence[Scenario], *, name: str, replications: int
     try:
         report = run_sweep(experiment, path, executor=ex, progress=chunk_done)
         runs = _stored_runs(RunStore.open(path, "r"), int(seed), n, len(scenarios), network_replication)
+        shutil.rmtree(path, ignore_errors=True)  # everything is read back: the work store has served
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        # interrupted (a kill, a full disk): the runs stored under store_root stay, for the same call to resume;
+        # a temporary store cannot be found again and goes
         if store_root is None:
             shutil.rmtree(root, ignore_errors=True)
     finished = time.time()
