@@ -126,3 +126,15 @@ def test_a_run_that_fills_the_disk_keeps_its_replications_and_resumes(small_disk
     assert main(args) == 0
     assert f"12 of 12 replications ok ({kept} resumed from an interrupted run)" in capsys.readouterr().out
     assert not list(small_disk.glob(".clustersim-runs-*"))
+
+
+def test_ctrl_c_ends_a_command_with_one_line(tmp_path, capsys, monkeypatch):
+    import clustersim.app.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_validate", interrupted)
+    assert main(["validate", str(tmp_path / "s.yaml")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; what was stored is kept" in err and "Traceback" not in err

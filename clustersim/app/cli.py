@@ -4,7 +4,7 @@ A thin layer over the library: every command is a function of the package, and :
 arguments as a list, so it is tested in-process. Exit codes: 0 success; 1 some replications failed (their
 tracebacks are in the results folder); 2 bad input (scenario file, override or output folder), with nothing
 written; 3 the environment failed (a full disk, read-only media, an unreachable Dask cluster), with what was
-stored kept (the same command resumes).
+stored kept (the same command resumes); 130 interrupted (Ctrl-C), likewise.
 """
 
 from __future__ import annotations
@@ -510,6 +510,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # the environment failed while writing (disk full, read-only media, ...)
         print(f"clustersim {args.command}: {environment_message(exc)}", file=sys.stderr)
         return ENVIRONMENT
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; what was stored is kept
+        print(f"\nclustersim {args.command}: interrupted; what was stored is kept (run, compare, sweep and "
+              "sensitivity resume when the same command runs again)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
