@@ -92,6 +92,17 @@ def _nested(out: Path) -> str | None:
     return None
 
 
+def _study_folder(args: argparse.Namespace, name: str, default: str) -> Path | None:
+    """The folder of a sweep or sensitivity study: --out, else results/<default>; None (message printed)
+    when it lies inside other results. Such a folder may exist already: the study resumes there."""
+    out = args.out if args.out is not None else Path("results") / default
+    problem = _nested(out)
+    if problem:
+        print(f"{name}: {problem}", file=sys.stderr)
+        return None
+    return out
+
+
 def _check_out(out: Path, explicit: bool) -> str | None:
     """Why results cannot go to ``out`` (checked before running, so no work is lost), or None."""
     if out.exists():
@@ -335,10 +346,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except (ScenarioError, ExperimentError) as exc:
         print(f"{name}: invalid experiment\n{exc}", file=sys.stderr)
         return 2
-    out = args.out if args.out is not None else Path("results") / f"sweep-{experiment.spec.name}"
-    problem = _nested(out)
-    if problem:
-        print(f"{name}: {problem}", file=sys.stderr)
+    out = _study_folder(args, name, f"sweep-{experiment.spec.name}")
+    if out is None:
         return 2
     total = len(experiment.points) * experiment.spec.replications
     report, code = _execute(args, name, total, experiment.spec.name, out, lambda executor, progress: run_sweep(
@@ -373,10 +382,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     except (ScenarioError, SensitivityError) as exc:
         print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
         return 2
-    out = args.out if args.out is not None else Path("results") / f"sensitivity-{study.spec.name}"
-    problem = _nested(out)
-    if problem:
-        print(f"{name}: {problem}", file=sys.stderr)
+    out = _study_folder(args, name, f"sensitivity-{study.spec.name}")
+    if out is None:
         return 2
     try:  # before starting workers: a folder holding anything but this study is refused, left as it is
         check_study_folder(out, study.identity())
