@@ -47,6 +47,19 @@ def make_scenario(n_firms: int = 40, params: dict | None = None) -> Scenario:
     return s
 
 
+def put_path(data: dict, path: str, value) -> None:
+    """Set ``data[a][b][c] = value`` for ``path`` 'a.b.c' in a nested scenario dict; mappings are merged
+    into what is there."""
+    *head, leaf = path.split(".")
+    for key in head:
+        data = data.setdefault(key, {})
+    if isinstance(value, dict):
+        for k, v in value.items():
+            put_path(data.setdefault(leaf, {}), k, v)
+    else:
+        data[leaf] = value
+
+
 def quiet_model(n_firms: int = 40, seed: int = 1, params: dict | None = None) -> ClusterModel:
     return ClusterModel(make_scenario(n_firms, {**QUIET, **(params or {})}), rng=seed, collect=False)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import put_path
 
 from clustersim.model import POLICY_PHASES, ClusterModel
 from clustersim.model.policy.instruments import INSTRUMENTS, SCHEDULE
@@ -65,17 +66,6 @@ SHARES = {"region": 0.5, "europe": 0.5}
 GENEROUS = 100_000.0
 
 
-def _put(data: dict, path: str, value) -> None:
-    *head, leaf = path.split(".")
-    for key in head:
-        data = data.setdefault(key, {})
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _put(data.setdefault(leaf, {}), k, v)
-    else:
-        data[leaf] = value
-
-
 def scenario(name: str | None = None, enabled: bool = True, budget: float = GENEROUS):
     """The contract scenario, with instrument ``name`` (if any) enabled or not, its funders given ``budget``
     k€ a year each; validated by scenario_from_dict."""
@@ -92,13 +82,13 @@ def scenario(name: str | None = None, enabled: bool = True, budget: float = GENE
                                                            "cost_per_application": 1.0,
                                                            "funding": {"region": 0.0, "state": 1.0}}},
     }.items():
-        _put(data, path, value)
+        put_path(data, path, value)
     if name is not None:
-        _put(data, f"policy.instruments.{name}", {**ENABLED.get(name, {}), "enabled": enabled, "start_step": START,
-                                                  "end_step": END, "funding": SHARES})
+        put_path(data, f"policy.instruments.{name}", {**ENABLED.get(name, {}), "enabled": enabled, "start_step": START,
+                                                      "end_step": END, "funding": SHARES})
         if enabled:
             for path, value in COMPANIONS.get(name, {}).items():
-                _put(data, f"policy.{path}", value)
+                put_path(data, f"policy.{path}", value)
     return scenario_from_dict(data)
 
 

@@ -16,7 +16,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from helpers import QUIET, add_cluster
+from helpers import QUIET, add_cluster, put_path
 
 from clustersim.model import MODE_BOTTOM_UP, MODE_CALL, MODE_DIRECTIVE, MODE_IDENTIFICATION, ClusterModel, NoPolicy
 from clustersim.model.mechanisms import actions, membership
@@ -37,18 +37,6 @@ LOW_CRITICAL_MASS = {f"orientations.{o}.critical_mass.{k}": v for o in ("moyens"
                      for k, v in (("median", 2.0), ("dispersion", 0.0), ("minimum", 2))}
 
 
-def _put(data: dict, path: str, value) -> None:
-    """Set ``data[a][b][c] = value`` for ``path`` 'a.b.c'; mappings are merged into what is there."""
-    *head, leaf = path.split(".")
-    for key in head:
-        data = data.setdefault(key, {})
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _put(data.setdefault(leaf, {}), k, v)
-    else:
-        data[leaf] = value
-
-
 def on(**fields) -> dict:
     """An enabled instrument with these fields."""
     return {"enabled": True, **fields}
@@ -64,10 +52,10 @@ def policy_scenario(n_firms: int = 60, policy: dict | None = None, params: dict 
     """
     data: dict = {"simulation": {"n_firms": n_firms, "steps": steps}}
     for path, value in {**(QUIET if quiet else {}), **(params or {})}.items():
-        _put(data, path, value)
-    _put(data, "policy.funders.region.budget_per_year", budget)
+        put_path(data, path, value)
+    put_path(data, "policy.funders.region.budget_per_year", budget)
     for path, value in (policy or {}).items():
-        _put(data, f"policy.{path}", value)
+        put_path(data, f"policy.{path}", value)
     return scenario_from_dict(data)
 
 
