@@ -184,10 +184,10 @@ def test_dask_executor_own_cluster_stays_off_port_8787_and_on_localhost(tmp_path
     try:
         ex = DaskExecutor(workers=1)
         try:
+            _, report, res = run(tmp_path / "d", ex, samples=16, chunk_size=40)  # the cluster starts here
             scheduler = ex._cluster.scheduler
             assert scheduler.address.startswith("tcp://127.0.0.1:")
             assert scheduler.http_server.address == "127.0.0.1" and scheduler.http_server.port != 8787
-            _, report, res = run(tmp_path / "d", ex, samples=16, chunk_size=40)
         finally:
             ex.close()
     finally:

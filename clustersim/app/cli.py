@@ -313,7 +313,7 @@ def _execute(args: argparse.Namespace, name: str, total: int, label: str, store:
 
     def progress(result) -> None:
         if bar is not None:
-            bar.update(len(result.index_rows), failed=sum(r["status"] != "ok" for r in result.index_rows))
+            bar.update(len(result.index_rows), failed=sum(r["status"] == "failed" for r in result.index_rows))
 
     executor = None
     try:
@@ -354,13 +354,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
     if code is not None:
         return code
-    print(f"{experiment.spec.name}: {report.ok} ok, {report.failed} failed{_nonfinite(report.nonfinite)}, "
+    print(f"{experiment.spec.name}: {report.ok} ok, {_failed(report.failed, report.causes)}"
+          f"{_nonfinite(report.nonfinite)}, "
           f"{report.remaining} remaining of {report.total} runs ({report.ran_now} run now, {report.skipped} "
           f"already stored; {report.seconds:.1f} s)")
     if report.failed or report.nonfinite:
         print(f"failed runs: see `clustersim status {out}`", file=sys.stderr)
     print(f"results: {out}")
     return 1 if report.failed or report.nonfinite else 0
+
+
+def _failed(n: int, causes: dict[str, int]) -> str:
+    """"N failed", with the causes when a run did not just raise: "3 failed (crash 1, timeout 2)"."""
+    if not n or set(causes) <= {"error"}:
+        return f"{n} failed"
+    return f"{n} failed ({', '.join(f'{cause} {count}' for cause, count in causes.items())})"
 
 
 def _nonfinite(n: int) -> str:
@@ -425,7 +433,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     except (StoreMismatchError, OSError, ValueError) as exc:
         print(f"clustersim status: {args.folder}: {exc}", file=sys.stderr)
         return 2
-    print(f"{st['name']}: {st['ok']} done, {st['failed']} failed{_nonfinite(st['nonfinite'])}, {st['remaining']} "
+    print(f"{st['name']}: {st['ok']} done, {_failed(st['failed'], st['causes'])}{_nonfinite(st['nonfinite'])}, "
+          f"{st['remaining']} "
           f"remaining of {st['total']} runs")
     for f in st["failures"][:50]:
         print(f"  run {f['run_id']} (point {f['point_id']}, replication {f['replication']}): {f['error']}")

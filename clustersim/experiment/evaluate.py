@@ -37,8 +37,8 @@ from clustersim.experiment.seeds import replication_seed
 if TYPE_CHECKING:
     from clustersim.scenario.schema import Scenario
 
-__all__ = ["TABLES", "Chunk", "ChunkResult", "Run", "RunTask", "clustersim_model", "evaluate", "evaluate_chunk",
-           "resolve_model"]
+__all__ = ["LOST_CAUSES", "TABLES", "Chunk", "ChunkResult", "Run", "RunTask", "chunk_without", "clustersim_model",
+           "evaluate", "evaluate_chunk", "failure_cause", "lost_run", "resolve_model"]
 
 #: the tables a run can give besides its summary: indicators per quarter, clusters ever formed, cluster sizes
 #: per quarter, the public spending ledger, and the firm network at the end (nodes and edges)
@@ -204,8 +204,13 @@ def _finite(values: Mapping[str, float]) -> tuple[str, str | None]:
     return "nonfinite", f"non-finite outputs: {shown}"
 
 
-def evaluate_chunk(chunk: Chunk) -> ChunkResult:
-    """Evaluate every run of ``chunk``; failures are results, not exceptions."""
+def evaluate_chunk(chunk: Chunk, started: Callable[[int], None] | None = None) -> ChunkResult:
+    """Evaluate every run of ``chunk``; failures are results, not exceptions (a model calling ``sys.exit`` too).
+
+    ``started(run_id)``, if given, is called before each run: a contained worker
+    (:mod:`clustersim.experiment.contained`) tells its pool which run it is in, so that a crash, a hang or a
+    memory blow-up is charged to that run only.
+    """
     rows: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
     series: list[pd.DataFrame] = []
@@ -218,7 +223,9 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
         problem = exc
     tables = chunk.tables if problem is None and _accepts_tables(fn) else ()
     for task in chunk.tasks:
-        started = time.time()
+        if started is not None:
+            started(task.run_id)
+        began = time.time()
         t0 = time.perf_counter()
         status, error, tb = "ok", None, None
         try:
@@ -229,14 +236,45 @@ def evaluate_chunk(chunk: Chunk) -> ChunkResult:
             outputs.append({"run_id": task.run_id, **values})
             for name, frame in frames.items():
                 (series if name == "timeseries" else kept.setdefault(name, [])).append(frame)
-        except Exception as exc:  # noqa: BLE001 - a failed run is data
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed run is data
             status, error, tb = "failed", _one_line(exc), "".join(traceback.format_exception(exc))
         rows.append({"run_id": task.run_id, "point_id": task.point_id, "replication": task.replication,
                      "status": status, "error": error, "traceback": tb,
                      "seconds": time.perf_counter() - t0, "spawn_key": task.replication,
-                     "started": started, "finished": time.time()})
+                     "started": began, "finished": time.time()})
     out_df = pd.DataFrame(outputs) if outputs else None
     if out_df is not None:
         out_df = out_df.fillna(math.nan)
     ts_df = pd.concat(series, ignore_index=True) if series else None
     return ChunkResult(rows, out_df, ts_df, {k: pd.concat(v, ignore_index=True) for k, v in kept.items()})
+
+
+def lost_run(chunk: Chunk, run_id: int, error: str, seconds: float) -> ChunkResult:
+    """The result of a run whose process died or was stopped (a crash, a timeout, memory): one failed row whose
+    error names the cause (``crash: ...``, ``timeout: ...``, ``memory: ...``), no outputs."""
+    task = next(t for t in chunk.tasks if t.run_id == run_id)
+    now = time.time()
+    row = {"run_id": task.run_id, "point_id": task.point_id, "replication": task.replication, "status": "failed",
+           "error": error, "traceback": None, "seconds": float(seconds), "spawn_key": task.replication,
+           "started": now - seconds, "finished": now}
+    return ChunkResult([row], None, None, {})
+
+
+def chunk_without(chunk: Chunk, run_ids: Collection[int]) -> Chunk:
+    """``chunk`` without the runs ``run_ids`` (the runs still to evaluate after one was lost)."""
+    return Chunk(model=chunk.model, root_seed=chunk.root_seed, tables=chunk.tables,
+                 tasks=tuple(t for t in chunk.tasks if t.run_id not in run_ids))
+
+
+#: the causes a failed run's error starts with when its process did not survive it
+LOST_CAUSES = ("crash", "timeout", "memory")
+
+
+def failure_cause(error: str | None) -> str:
+    """What a failed run's error says went wrong: ``crash`` (its process exited or died of a signal),
+    ``timeout``, ``memory`` (the memory limit, or a ``MemoryError``), or ``error`` (the model raised)."""
+    text = error or ""
+    head = text.split(":", 1)[0]
+    if head in LOST_CAUSES:
+        return head
+    return "memory" if head == "MemoryError" else "error"

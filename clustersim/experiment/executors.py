@@ -9,12 +9,10 @@ replications (:func:`clustersim.experiment.runner.run_scenario`): the same execu
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing as mp
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
 __all__ = ["DaskExecutor", "LocalExecutor", "default_workers", "local_cluster_options", "pool_context"]
@@ -47,31 +45,23 @@ def pool_context() -> mp.context.BaseContext:
 
 
 class LocalExecutor:
-    """A process pool on this machine (``workers`` = 1: in this process); results as they complete."""
+    """Worker processes on this machine, each run contained (:mod:`clustersim.experiment.contained`: a crash, a
+    hang or a memory blow-up is recorded as that run's failure, with its cause, and the sweep goes on);
+    results as they complete. ``contained=False`` with one worker evaluates in this process instead (for a
+    debugger; a model that crashes then takes this process with it)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, contained: bool = True) -> None:
         self.workers = max(1, default_workers() if workers is None else int(workers))
+        self.contained = contained or self.workers > 1
 
-    def map_unordered(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
-        if self.workers == 1:
+    def map_unordered(self, fn: Callable[..., R], chunks: Iterable[T], limits: Any = None) -> Iterator[R]:
+        if not self.contained:
             for chunk in chunks:
                 yield fn(chunk)
             return
-        chunks = iter(chunks)
-        in_flight = 2 * self.workers  # bounded: the client never holds more than this many chunks
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=pool_context()) as pool:
-            pending = set()
-            for chunk in chunks:
-                pending.add(pool.submit(fn, chunk))
-                if len(pending) >= in_flight:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-                    nxt = next(chunks, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(fn, nxt))
+        from clustersim.experiment.contained import ContainedPool
+
+        yield from ContainedPool(self.workers, pool_context()).map_unordered(fn, chunks, limits)  # type: ignore[arg-type, misc]
 
 
 def local_cluster_options() -> dict[str, Any]:
@@ -84,9 +74,13 @@ def local_cluster_options() -> dict[str, Any]:
 
 class DaskExecutor:
     """Chunks as tasks on a Dask cluster: a ``distributed.Client`` on a scheduler address, a scheduler file,
-    or (neither given) a LocalCluster on this machine (:func:`local_cluster_options`). A worker lost
-    mid-task has its task re-run by Dask elsewhere; results are identical to the local executor's (seeds
-    depend on the run, not the worker).
+    or (neither given) a LocalCluster on this machine (:func:`local_cluster_options`), made when the first
+    chunks are sent so that it takes the experiment's memory limit. A worker lost mid-task has its task re-run
+    by Dask elsewhere; results are identical to the local executor's (seeds depend on the run, not the worker).
+
+    Runs are contained by Dask's own mechanisms (:meth:`map_unordered`): a task whose workers keep dying
+    (``KilledWorker``: a crash, or the nanny's memory limit) and a task past the timeout (cancelled, its worker
+    restarted by its nanny) are recorded as failed runs with their cause, and the sweep goes on.
 
     Requires the optional extra: ``pip install 'clustersim[dask]'``.
     """
@@ -94,37 +88,49 @@ class DaskExecutor:
     def __init__(self, address: str | None = None, scheduler_file: str | None = None,
                  workers: int | None = None) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError("the Dask executor needs dask.distributed: pip install 'clustersim[dask]'") from exc
-        self._cluster = None
+        self._cluster: Any = None
+        self._client: Any = None
+        self._local = max(1, default_workers() if workers is None else int(workers))
         if address is not None:
-            self.client = Client(address, timeout="30s")
+            self._client = Client(address, timeout="30s")
         elif scheduler_file is not None:
             if not os.path.isfile(scheduler_file):  # distributed would wait for it to appear, without end
                 raise FileNotFoundError(f"scheduler file {scheduler_file} not found: start the scheduler first "
                                         f"(dask scheduler --scheduler-file {scheduler_file})")
-            self.client = Client(scheduler_file=scheduler_file, timeout="30s")
-        else:
-            n = max(1, default_workers() if workers is None else int(workers))
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         **local_cluster_options())
-            self.client = Client(self._cluster)
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
+            self._client = Client(scheduler_file=scheduler_file, timeout="30s")
+        self.workers = (max(1, len(self._client.scheduler_info().get("workers", {})) or (workers or 1))
+                        if self._client is not None else self._local)
 
-    def map_unordered(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
-        from distributed import as_completed
+    @property
+    def client(self) -> Any:
+        """The client (for a local cluster, made on first use with the default memory limit)."""
+        if self._client is None:
+            self._start_local(None)
+        return self._client
 
-        chunks = iter(chunks)
-        first = [self.client.submit(fn, c, pure=False) for c in itertools.islice(chunks, 2 * self.workers)]
-        queue = as_completed(first, with_results=True)
-        for _, result in queue:
-            yield result
-            nxt = next(chunks, None)
-            if nxt is not None:
-                queue.add(self.client.submit(fn, nxt, pure=False))
+    def _start_local(self, memory: int | None) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster = LocalCluster(n_workers=self._local, threads_per_worker=1, processes=True,
+                                     memory_limit=memory if memory else "auto", **local_cluster_options())
+        self._client = Client(self._cluster)
+
+    def map_unordered(self, fn: Callable[..., Any], chunks: Iterable[Any], limits: Any = None) -> Iterator[Any]:
+        """Chunks as tasks, results as they complete; lost runs recorded with their cause
+        (:class:`~clustersim.experiment.dask_watch.DaskWatch`)."""
+        from clustersim.experiment.contained import RunLimits
+        from clustersim.experiment.dask_watch import DaskWatch
+
+        limits = limits or RunLimits()
+        if self._client is None:
+            self._start_local(limits.memory_bytes(self._local) if limits.memory_mb is not None else None)
+        yield from DaskWatch(self.client, fn, 2 * self.workers, limits).run(iter(chunks))
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()

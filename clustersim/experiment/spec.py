@@ -29,7 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,7 +47,14 @@ from clustersim.experiment.designs import (
     point_scenarios,
     validate_factors,
 )
-from clustersim.scenario.io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
+from clustersim.scenario.errors import Loc
+from clustersim.scenario.io import (
+    ScenarioError,
+    load_model_file_located,
+    load_scenario,
+    scenario_from_dict,
+    scenario_to_dict,
+)
 from clustersim.scenario.schema import Scenario
 
 __all__ = ["ExperimentSpec", "Experiment", "ExperimentError", "load_experiment", "DEFAULT_MODEL"]
@@ -95,6 +103,20 @@ class OutputsSpec(_Strict):
         default_factory=list, description="also keep these tables of every run (the built-in model's)")
 
 
+def timeout_field() -> Any:
+    """The ``timeout_s`` field of experiment and study files (not part of their identity, like ``chunk_size``)."""
+    return Field(None, gt=0, le=7 * 86_400, description=(
+        "seconds a run may take before it is stopped and recorded as 'timeout' (default: 20 times the longest "
+        "run measured so far, at least 120 s; 1800 s before any run is measured)"))
+
+
+def memory_field() -> Any:
+    """The ``memory_mb`` field of experiment and study files (not part of their identity)."""
+    return Field(None, ge=16, le=2**24, description=(
+        "resident memory a worker may use, in MB, before its run is stopped and recorded as 'memory' "
+        "(default: 80 % of this machine's memory, shared by the workers)"))
+
+
 class ExperimentSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
@@ -107,6 +129,8 @@ class ExperimentSpec(_Strict):
     steps: int | None = Field(None, ge=1, le=4000)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     chunk_size: int | None = Field(None, ge=1, le=100_000, description="runs per task (default: automatic)")
+    timeout_s: float | None = timeout_field()
+    memory_mb: float | None = memory_field()
 
 
 @dataclass
@@ -214,7 +238,7 @@ def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None
     :class:`~clustersim.scenario.errors.ScenarioError`) naming the file and every problem. A design of more
     than ``max_runs`` runs (default :data:`MAX_RUNS`) is refused before any point is made."""
     source = os.fspath(path)
-    spec: ExperimentSpec = load_model_file(path, ExperimentSpec)
+    spec, line_of = load_model_file_located(path, ExperimentSpec)
     check_runs(design_size(spec.design) * spec.replications, max_runs, source,
                f"design of {design_size(spec.design):,} points × {spec.replications} replications")
     model = spec.model or DEFAULT_MODEL
@@ -223,7 +247,7 @@ def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None
     try:
         points = _design_points(spec)
     except DesignError as exc:
-        raise ExperimentError(f"{source}: design: {exc}") from None
+        raise _located(exc.errors, spec, source, line_of) from None
     if model != DEFAULT_MODEL:
         fixed = dict(spec.overrides)
         params = [{**fixed, **{k: v for k, v in row.items() if k != "point_id"}}
@@ -239,11 +263,48 @@ def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None
                                       overrides=[f"{k}={_text(v)}" for k, v in spec.overrides.items()])
         if spec.steps is not None:
             base.simulation.steps = spec.steps
+    except ScenarioError as exc:
+        raise ExperimentError(f"{source}: {exc}") from None
+    try:
         validate_factors([c for c in points.columns if c != "point_id"])
         scenarios = [scenario for _, scenario in point_scenarios(base, points)]
-    except (ScenarioError, DesignError) as exc:
-        raise ExperimentError(f"{source}: {exc}") from None
+    except DesignError as exc:
+        raise _located(exc.errors, spec, source, line_of) from None
     return Experiment(spec, source, model, base, points, scenarios)
+
+
+_POINT = re.compile(r"\bpoint (\d+)\b")
+
+
+def _located(problems: Sequence[str], spec: ExperimentSpec, source: str, line_of: Callable[[Loc], int | None]
+             ) -> ExperimentError:
+    """An :class:`ExperimentError` with one line per design problem, each naming the line of the file it is
+    about: the explicit point it names (and the field, where the message names one), or the factor."""
+    lines = []
+    for problem in problems:
+        line = _design_line(problem, spec, line_of)
+        where = f"{source}:{line}" if line is not None else source
+        lines.append(f"{where}: {problem}" if problem.startswith("design") else f"{where}: design: {problem}")
+    return ExperimentError("\n".join(lines))
+
+
+def _design_line(problem: str, spec: ExperimentSpec, line_of: Callable[[Loc], int | None]) -> int | None:
+    """The line of the design's part that ``problem`` (a message of :mod:`~clustersim.experiment.designs`)
+    is about; the design's own line when no part is named."""
+    design = spec.design
+    match = _POINT.search(problem)
+    if design.kind == "points" and design.points and match and int(match.group(1)) < len(design.points):
+        i = int(match.group(1))
+        named = [k for k in design.points[i] if f"{k}:" in problem]
+        return line_of(("design", "points", i, max(named, key=len)) if named else ("design", "points", i))
+    named = [k for k in (design.factors or {}) if f"{k}:" in problem or problem.startswith(k)]
+    if named:
+        return line_of(("design", "factors", max(named, key=len)))
+    for i, point in enumerate(design.points or ()):
+        named = [k for k in point if problem.startswith(f"{k}:")]
+        if named:
+            return line_of(("design", "points", i, named[0]))
+    return line_of(("design",))
 
 
 def _text(value: Any) -> str:

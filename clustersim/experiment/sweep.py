@@ -9,6 +9,8 @@ of workers, the chunking or the completion order.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import math
 import platform
 import socket
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clustersim.experiment.evaluate import Chunk, ChunkResult, RunTask, evaluate_chunk
+from clustersim.experiment.contained import RunLimits
+from clustersim.experiment.evaluate import LOST_CAUSES, Chunk, ChunkResult, RunTask, evaluate_chunk, failure_cause
 from clustersim.experiment.executors import DaskExecutor, LocalExecutor, local_cluster_options
 from clustersim.experiment.spec import Experiment
 from clustersim.experiment.store import EXPERIMENT_FILE, RunStore
@@ -55,7 +58,7 @@ class _AdaptiveChunks:
         self.sizes: list[int] = []
 
     def observe(self, result: ChunkResult) -> None:
-        secs = [row["seconds"] for row in result.index_rows]
+        secs = [row["seconds"] for row in result.index_rows if row.get("status") != "failed"]  # not a timeout's
         if secs:
             mean = sum(secs) / len(secs)
             self.per_run = mean if self.per_run is None else 0.7 * self.per_run + 0.3 * mean
@@ -81,6 +84,7 @@ class SweepReport:
     seconds: float
     path: Path
     nonfinite: int = 0  # runs that finished with a NaN or infinite output (kept, never read as ok)
+    causes: dict[str, int] = dataclasses.field(default_factory=dict)  # failed runs by cause (failure_cause)
 
     @property
     def remaining(self) -> int:
@@ -88,7 +92,8 @@ class SweepReport:
 
 
 def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_failed: bool = False,
-              progress: Callable[[ChunkResult], None] | None = None, task_seconds: float = 5.0) -> SweepReport:
+              progress: Callable[[ChunkResult], None] | None = None, task_seconds: float = 5.0,
+              limits: RunLimits | None = None) -> SweepReport:
     """Run (or resume) ``experiment`` into the store at ``out``; return counts.
 
     Runs are grouped into tasks of about ``task_seconds`` (measured as the sweep goes), unless the
@@ -96,6 +101,10 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     process, read back by the analysis): 5 s keeps that cost near 1 % of a sweep of short runs, while a
     kill loses at most one task per worker (re-run on resume) and the progress bar still moves every few
     seconds.
+
+    Each run may take ``limits`` (default: the experiment's ``timeout_s`` and ``memory_mb``; a run timed out,
+    killed for memory or crashing is recorded as failed with its cause: :mod:`clustersim.experiment.contained`);
+    the default timeout also counts the runs a resumed store already measured.
 
     Raises :class:`~clustersim.experiment.store.StoreMismatchError` if ``out`` holds another experiment.
     """
@@ -119,7 +128,12 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     previous.pop("experiment", None)  # written by earlier versions
     store.write_metadata({**previous, "experiment_file": EXPERIMENT_FILE, "identity": experiment.identity(),
                           "root_seed": experiment.spec.seed, "source": experiment.source, "last_session": meta})
-    for result in executor.map_unordered(evaluate_chunk, chunks):
+    limits = limits or RunLimits(experiment.spec.timeout_s, experiment.spec.memory_mb)
+    if limits.measured_s is None and len(index := store.index()):
+        measured = index.loc[index["status"] != "failed", "seconds"]
+        if len(measured):
+            limits = dataclasses.replace(limits, measured_s=float(measured.max()))
+    for result in executor.map_unordered(evaluate_chunk, chunks, limits):
         store.write_chunk(result.index_rows, result.outputs, result.timeseries, result.tables)
         if adaptive is not None:
             adaptive.observe(result)
@@ -132,7 +146,16 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     meta["finished"] = time.time()
     store.write_metadata({**store.read_metadata(), "last_session": meta})
     return SweepReport(total=total, ok=ok, failed=bad, ran_now=len(todo), skipped=total - len(todo),
-                       seconds=meta["finished"] - started, path=Path(out), nonfinite=odd)
+                       seconds=meta["finished"] - started, path=Path(out), nonfinite=odd, causes=_causes(index))
+
+
+def _causes(index: Any) -> dict[str, int]:
+    """Failed runs by cause, in the order crash, timeout, memory, error (only those that occur)."""
+    if not len(index):
+        return {}
+    errors = index.loc[index["status"] == "failed", "error"]
+    counts = collections.Counter(failure_cause(e) for e in errors)
+    return {cause: counts[cause] for cause in (*LOST_CAUSES, "memory", "error") if counts[cause]}
 
 
 def sweep_status(out: Path) -> dict[str, Any]:
@@ -145,6 +168,7 @@ def sweep_status(out: Path) -> dict[str, Any]:
     ok = int((index["status"] == "ok").sum()) if len(index) else 0
     odd = int((failed["status"] == "nonfinite").sum()) if len(failed) else 0
     return {"name": exp["name"], "total": total, "ok": ok, "failed": len(failed) - odd, "nonfinite": odd,
+            "causes": _causes(index),
             "remaining": total - ok - len(failed),
             "failures": failed[["run_id", "point_id", "replication", "error"]].to_dict(orient="records")}
 

@@ -150,6 +150,15 @@ def load_model_file(path: StrPath, root: type[BaseModel]) -> Any:
     return _validate(data, source=source, path=source, line_of=line_of, problems=problems, root=root)
 
 
+def load_model_file_located(path: StrPath, root: type[BaseModel]) -> tuple[Any, Callable[[Loc], int | None]]:
+    """:func:`load_model_file`, and the function giving the line of a location in the file (a tuple of keys
+    and list indices, e.g. ``("design", "points", 3)``; None where it is not known): for checks made after
+    validation that should still name their line."""
+    source = os.fspath(path)
+    data, line_of, problems = _read_file(path)
+    return _validate(data, source=source, path=source, line_of=line_of, problems=problems, root=root), line_of
+
+
 def model_from_dict(data: Mapping[str, Any], root: type[BaseModel], source: str = "<dict>") -> Any:
     """Validate a mapping against any pydantic ``root`` model, with the scenario files' error messages."""
     return _validate(data, source=source, path=source, line_of=lambda loc: None, root=root)

@@ -142,7 +142,8 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
     design = DesignSpec(kind="points", points=[{"__sensitivity__": spec.method}])  # the points are below
     exp_spec = ExperimentSpec(name=spec.name, description=spec.description, base=spec.base, model=spec.model,
                               overrides=spec.overrides, design=design, replications=spec.replications,
-                              seed=spec.seed, steps=spec.steps, outputs=OutputsSpec(), chunk_size=spec.chunk_size)
+                              seed=spec.seed, steps=spec.steps, outputs=OutputsSpec(), chunk_size=spec.chunk_size,
+                              timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
     if model != DEFAULT_MODEL:
         fixed = dict(spec.overrides)
         names = problem["names"]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from clustersim.experiment.spec import Experiment
+from clustersim.experiment.spec import Experiment, memory_field, timeout_field
 
 __all__ = ["METHODS", "FactorSpec", "SensitivityError", "SensitivitySpec", "SensitivityStudy", "study_hash"]
 
@@ -68,6 +68,8 @@ class SensitivitySpec(_Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     resamples: int = Field(1000, ge=10, le=100_000, description="bootstrap resamples")
     chunk_size: int | None = Field(None, ge=1, le=100_000)
+    timeout_s: float | None = timeout_field()
+    memory_mb: float | None = memory_field()
 
     @field_validator("factors", mode="before")
     @classmethod
