@@ -83,8 +83,10 @@ def _marks_results(file: Path, texts: tuple[str, ...]) -> bool:
 
 def _nested(out: Path) -> str | None:
     """Why ``out`` may not be used because it lies inside another results folder, run store or study (whose
-    files would be mixed with new ones), or None."""
+    files would be mixed with new ones), or below a file, or None."""
     for folder in Path(os.path.abspath(out)).parents:
+        if folder.exists() and not folder.is_dir():
+            return f"--out {out}: {folder} is a file, not a folder"
         for marker, texts in _RESULT_MARKERS.items():
             if (folder / marker).is_file() and _marks_results(folder / marker, texts):
                 return (f"--out {out}: inside {folder}, which holds clustersim results ({marker}); results are "
@@ -121,9 +123,14 @@ def _check_out(out: Path, explicit: bool) -> str | None:
     return None
 
 
+def _default_folder(name: str) -> Path:
+    """results/<name>-<time stamp>, a folder that does not exist yet."""
+    from clustersim.reports.run import new_results_dir
+
+    return new_results_dir(Path("results"), name)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from clustersim.experiment.runner import run_scenario
-    from clustersim.reports.run import OutputExistsError, new_results_dir, write_results
     from clustersim.scenario.io import ScenarioError, load_scenario
 
     problem = _check_run_options(args)
@@ -141,11 +148,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"clustersim run: invalid scenario\n{exc}", file=sys.stderr)
         return 2
-    out = args.out if args.out is not None else new_results_dir(Path("results"), scenario.name)
+    out = args.out if args.out is not None else _default_folder(scenario.name)
     problem = _check_out(out, explicit=args.out is not None)
     if problem:
         print(f"clustersim run: {problem}", file=sys.stderr)
         return 2
+    # the heavier modules only once the input is known good: a refusal stays quick and small
+    from clustersim.experiment.runner import run_scenario
+    from clustersim.reports.run import OutputExistsError, write_results
+
     n = scenario.simulation.replications
     results = _with_executor(args, "clustersim run", n, scenario.name, lambda executor, progress: run_scenario(
         scenario, workers=args.workers, progress=progress, executor=executor, store_root=out.parent))
@@ -214,10 +225,6 @@ def _load_all(paths: list[str]) -> tuple[list, list[str]]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from clustersim.reports.compare import write_comparison
-    from clustersim.reports.run import OutputExistsError, new_results_dir
-    from clustersim.studies.compare import compare_scenarios
-
     problem = _check_run_options(args)
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
@@ -231,11 +238,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     baseline, scenarios = loaded[0], loaded[1:]
     replications = args.replications or baseline.simulation.replications
     seed = baseline.simulation.seed if args.seed is None else args.seed
-    out = args.out if args.out is not None else new_results_dir(Path("results"), f"compare-{baseline.name}")
+    out = args.out if args.out is not None else _default_folder(f"compare-{baseline.name}")
     problem = _check_out(out, explicit=args.out is not None)
     if problem:
         print(f"clustersim compare: {problem}", file=sys.stderr)
         return 2
+    from clustersim.reports.compare import write_comparison  # once the input is known good
+    from clustersim.reports.run import OutputExistsError
+    from clustersim.studies.compare import compare_scenarios
+
     try:
         comparison = _with_executor(
             args, "clustersim compare", (len(scenarios) + 1) * replications, "compare",
@@ -273,10 +284,15 @@ def _make_executor(args: argparse.Namespace, name: str):
     from clustersim.experiment.sweep import DaskExecutor
 
     try:
-        return DaskExecutor(args.scheduler, args.scheduler_file, args.workers)
+        return DaskExecutor(args.scheduler, args.scheduler_file, args.workers,
+                            connect_timeout=args.connect_timeout)
     except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
         where = args.scheduler or args.scheduler_file or "a local cluster"
-        print(f"{name}: cannot reach the Dask cluster ({where}): {exc}", file=sys.stderr)
+        hint = ""
+        if args.scheduler or args.scheduler_file:
+            hint = ("; check that the scheduler is running, that its address and port are right and reachable from "
+                    "this machine (a firewall, an SSH tunnel), or wait longer with --connect-timeout")
+        print(f"{name}: cannot reach the Dask cluster ({where}): {exc}{hint}", file=sys.stderr)
         return None
 
 
@@ -284,6 +300,10 @@ def _check_executor_options(args: argparse.Namespace, name: str) -> bool:
     """--workers in range, --scheduler/--scheduler-file only with --executor dask (message printed if not)."""
     if args.workers is not None and not 1 <= args.workers <= 4096:
         print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
+        return False
+    if not 0 < args.connect_timeout <= 3600:
+        print(f"{name}: --connect-timeout: {args.connect_timeout:g} is out of range (allowed: > 0 and <= 3600 "
+              "seconds)", file=sys.stderr)
         return False
     if (args.scheduler or args.scheduler_file) and args.executor != "dask":
         print(f"{name}: --scheduler/--scheduler-file need --executor dask", file=sys.stderr)
@@ -335,7 +355,6 @@ def _execute(args: argparse.Namespace, name: str, total: int, label: str, store:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from clustersim.experiment.spec import ExperimentError, load_experiment
-    from clustersim.experiment.sweep import run_sweep
     from clustersim.scenario.io import ScenarioError
 
     name = "clustersim sweep"
@@ -349,6 +368,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out = _study_folder(args, name, f"sweep-{experiment.spec.name}")
     if out is None:
         return 2
+    from clustersim.experiment.sweep import run_sweep
+
     total = len(experiment.points) * experiment.spec.replications
     report, code = _execute(args, name, total, experiment.spec.name, out, lambda executor, progress: run_sweep(
         experiment, out, executor=executor, retry_failed=args.retry_failed, progress=progress))
@@ -377,19 +398,24 @@ def _nonfinite(n: int) -> str:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from clustersim.experiment.store import StoreMismatchError
-    from clustersim.reports.sensitivity import write_sensitivity
     from clustersim.scenario.io import ScenarioError
-    from clustersim.studies.sensitivity import SensitivityError, check_study_folder, load_sensitivity, run_sensitivity
+    from clustersim.studies.sensitivity_spec import SensitivityError, read_study
 
     name = "clustersim sensitivity"
     if not _check_executor_options(args, name):
         return 2
-    try:
-        study = load_sensitivity(args.study, max_runs=args.max_runs)
+    try:  # the file first, without SALib, pandas or drawing anything: a refusal stays quick; then the study
+        spec = read_study(args.study, max_runs=args.max_runs)
+        from clustersim.studies.sensitivity import resolve_study
+
+        study = resolve_study(spec, str(args.study), Path(args.study).parent, max_runs=args.max_runs)
     except (ScenarioError, SensitivityError) as exc:
         print(f"{name}: invalid sensitivity study\n{exc}", file=sys.stderr)
         return 2
+    from clustersim.experiment.store import StoreMismatchError
+    from clustersim.reports.sensitivity import write_sensitivity
+    from clustersim.studies.sensitivity import check_study_folder, run_sensitivity
+
     out = _study_folder(args, name, f"sensitivity-{study.spec.name}")
     if out is None:
         return 2

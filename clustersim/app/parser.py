@@ -61,6 +61,8 @@ def _add_executor_options(parser: Any) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
     where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
+    parser.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="how long to try to reach the Dask scheduler before giving up (default: 30)")
 
 
 def _add_compare(sub: Any) -> None:

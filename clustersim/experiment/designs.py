@@ -55,15 +55,17 @@ import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from clustersim.experiment.seeds import replication_seed
 from clustersim.scenario.io import ScenarioError, scenario_from_dict
 from clustersim.scenario.schema import Scenario, iter_parameters
+
+if TYPE_CHECKING:
+    from scipy.stats import qmc
 
 __all__ = [
     "POINT_ID",
@@ -239,6 +241,8 @@ class Factor:
 
 def _lhs_engine(d: int, seed: int) -> qmc.LatinHypercube:
     """scipy's LatinHypercube seeded from ``SeedSequence(seed)`` (``rng=`` where scipy has it, else ``seed=``)."""
+    from scipy.stats import qmc  # on first use: scipy.stats takes 0.4 s to import
+
     generator = np.random.default_rng(np.random.SeedSequence(seed))
     if "rng" in inspect.signature(qmc.LatinHypercube).parameters:
         return qmc.LatinHypercube(d, rng=generator)

@@ -86,7 +86,7 @@ class DaskExecutor:
     """
 
     def __init__(self, address: str | None = None, scheduler_file: str | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, connect_timeout: float = 30.0) -> None:
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -94,13 +94,14 @@ class DaskExecutor:
         self._cluster: Any = None
         self._client: Any = None
         self._local = max(1, default_workers() if workers is None else int(workers))
+        wait = f"{float(connect_timeout)}s"
         if address is not None:
-            self._client = Client(address, timeout="30s")
+            self._client = Client(address, timeout=wait)
         elif scheduler_file is not None:
             if not os.path.isfile(scheduler_file):  # distributed would wait for it to appear, without end
                 raise FileNotFoundError(f"scheduler file {scheduler_file} not found: start the scheduler first "
                                         f"(dask scheduler --scheduler-file {scheduler_file})")
-            self._client = Client(scheduler_file=scheduler_file, timeout="30s")
+            self._client = Client(scheduler_file=scheduler_file, timeout=wait)
         self.workers = (max(1, len(self._client.scheduler_info().get("workers", {})) or (workers or 1))
                         if self._client is not None else self._local)
 

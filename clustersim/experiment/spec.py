@@ -33,20 +33,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from clustersim.experiment.designs import (
-    DesignError,
-    Factor,
-    explicit_points,
-    full_factorial,
-    latin_hypercube,
-    point_scenarios,
-    validate_factors,
-)
 from clustersim.scenario.errors import Loc
 from clustersim.scenario.io import (
     ScenarioError,
@@ -56,6 +46,9 @@ from clustersim.scenario.io import (
     scenario_to_dict,
 )
 from clustersim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # numpy, pandas and scipy load once the file is known good: a refusal stays quick and small
+    import pandas as pd
 
 __all__ = ["ExperimentSpec", "Experiment", "ExperimentError", "load_experiment", "DEFAULT_MODEL"]
 
@@ -198,11 +191,21 @@ def _outputs(outputs: OutputsSpec) -> dict[str, Any]:
 
 
 def _design_points(spec: ExperimentSpec) -> pd.DataFrame:
+    from clustersim.experiment.designs import DesignError, Factor, explicit_points, full_factorial, latin_hypercube
+
     d = spec.design
     if d.kind == "factorial":
         return full_factorial(d.factors)  # type: ignore[arg-type]
     if d.kind == "lhs":
-        factors = {k: Factor(v.low, v.high, v.kind) for k, v in d.factors.items()}  # type: ignore[union-attr]
+        factors: dict[str, Factor] = {}
+        problems: list[str] = []
+        for name, v in d.factors.items():  # type: ignore[union-attr]
+            try:
+                factors[name] = Factor(v.low, v.high, v.kind)  # type: ignore[union-attr]
+            except DesignError as exc:
+                problems.extend(f"{name}: {e}" for e in exc.errors)
+        if problems:
+            raise DesignError(problems)
         return latin_hypercube(factors, d.samples, spec.seed)  # type: ignore[arg-type]
     return explicit_points(d.points)  # type: ignore[arg-type]
 
@@ -225,6 +228,25 @@ def design_size(design: DesignSpec) -> int:
     return len(design.points or ())
 
 
+def model_problem(model: str) -> str | None:
+    """What is wrong with an evaluation function's import path, or None. A plug-in is imported here, to fail
+    now if it cannot be: a path that cannot be imported would otherwise fail every run, after the whole design
+    was queued (the function must be importable where the experiment is launched, as on the workers)."""
+    if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
+        return f"model: {model!r} is not an import path (expected 'package.module:function')"
+    if model == DEFAULT_MODEL:
+        return None
+    from clustersim.experiment.evaluate import resolve_model
+
+    try:
+        resolve_model(model)
+    except ValueError as exc:  # resolve_model's message: "model 'path': what is wrong with it"
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the module itself fails on import
+        return f"model: {model!r}: importing it failed: {type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
 def check_runs(runs: int, max_runs: int | None, source: str, what: str) -> None:
     """Refuse ``runs`` above ``max_runs`` (default :data:`MAX_RUNS`) with a message saying how to raise it."""
     limit = MAX_RUNS if max_runs is None else int(max_runs)
@@ -242,8 +264,12 @@ def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None
     check_runs(design_size(spec.design) * spec.replications, max_runs, source,
                f"design of {design_size(spec.design):,} points × {spec.replications} replications")
     model = spec.model or DEFAULT_MODEL
-    if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
-        raise ExperimentError(f"{source}: model: {model!r} is not an import path (expected 'package.module:function')")
+    problem = model_problem(model)
+    if problem is not None:
+        line = line_of(("model",))
+        raise ExperimentError(f"{source}:{line}: {problem}" if line is not None else f"{source}: {problem}")
+    from clustersim.experiment.designs import DesignError, point_scenarios, validate_factors
+
     try:
         points = _design_points(spec)
     except DesignError as exc:
@@ -253,18 +279,21 @@ def load_experiment(path: str | os.PathLike[str], *, max_runs: int | None = None
         params = [{**fixed, **{k: v for k, v in row.items() if k != "point_id"}}
                   for row in points.to_dict(orient="records")]
         return Experiment(spec, source, model, None, points, params)
+    line = line_of(("overrides",))
+    origin = f"{source}:{line}: overrides:" if line is not None else f"{source}: overrides:"
     try:
         if spec.base is not None:
             base_path = Path(source).parent / spec.base
             base = load_scenario(base_path, [f"{k}={_text(v)}" for k, v in spec.overrides.items()],
-                                 override_source=f"{source}: overrides")
+                                 override_source=origin)
         else:
             base = scenario_from_dict(scenario_to_dict(Scenario()), source=f"{source}: overrides",
-                                      overrides=[f"{k}={_text(v)}" for k, v in spec.overrides.items()])
+                                      overrides=[f"{k}={_text(v)}" for k, v in spec.overrides.items()],
+                                      override_source=origin)
         if spec.steps is not None:
             base.simulation.steps = spec.steps
-    except ScenarioError as exc:
-        raise ExperimentError(f"{source}: {exc}") from None
+    except ScenarioError as exc:  # the base's own errors name the base file: say which experiment uses it
+        raise ExperimentError(str(exc) if str(exc).startswith(source) else f"{source}: {exc}") from None
     try:
         validate_factors([c for c in points.columns if c != "point_id"])
         scenarios = [scenario for _, scenario in point_scenarios(base, points)]

@@ -25,16 +25,18 @@ import datetime as _dt
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from clustersim.experiment.runner import ScenarioResults
 from clustersim.experiment.seeds import replication_seed
 from clustersim.model.indicators import FAMILIES
 from clustersim.scenario.io import scenario_hash, scenario_to_dict
 from clustersim.util.atomic import OutputExistsError, atomic_write, publish_folder
 from clustersim.util.provenance import provenance
+
+if TYPE_CHECKING:
+    from clustersim.experiment.runner import ScenarioResults
 
 __all__ = ["OutputExistsError", "new_results_dir", "write_parquet", "write_results"]
 
@@ -118,19 +120,25 @@ def _write_all(results: ScenarioResults, d: Path, *, source, overrides, command,
     }
     (d / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     if figures and ts is not None:
-        from clustersim.plots.indicators import plot_family, plot_membership, plot_network
+        _write_figures(d / "figures", ts, results, network, replication=ok[0].replication, name=s.name)
 
-        fig_dir = d / "figures"
-        fig_dir.mkdir()
-        for family in FAMILIES:
-            fig = plot_family(ts, family)
-            fig.savefig(fig_dir / f"{family}.png", dpi=110)
-            plt.close(fig)
-        fig = plot_membership(ts, results.cluster_sizes(), replication=ok[0].replication)
-        fig.savefig(fig_dir / "membership.png", dpi=110)
+
+def _write_figures(fig_dir: Path, ts: pd.DataFrame, results: ScenarioResults, network: dict[str, pd.DataFrame] | None,
+                   *, replication: int, name: str) -> None:
+    """The run's figures: each indicator family over time, membership, and the network at the end."""
+    import matplotlib.pyplot as plt
+
+    from clustersim.plots.indicators import plot_family, plot_membership, plot_network
+
+    fig_dir.mkdir()
+    for family in FAMILIES:
+        fig = plot_family(ts, family)
+        fig.savefig(fig_dir / f"{family}.png", dpi=110)
         plt.close(fig)
-        if network is not None:
-            fig = plot_network(network["nodes"], network["edges"],
-                               title=f"{s.name}, end of replication {ok[0].replication}")
-            fig.savefig(fig_dir / "network.png", dpi=110)
-            plt.close(fig)
+    fig = plot_membership(ts, results.cluster_sizes(), replication=replication)
+    fig.savefig(fig_dir / "membership.png", dpi=110)
+    plt.close(fig)
+    if network is not None:
+        fig = plot_network(network["nodes"], network["edges"], title=f"{name}, end of replication {replication}")
+        fig.savefig(fig_dir / "network.png", dpi=110)
+        plt.close(fig)

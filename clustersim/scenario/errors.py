@@ -213,6 +213,11 @@ def _describe(err: ErrorDetails, root: type[BaseModel] = Scenario) -> str:
         key = str(loc[-1]) if loc else ""
         names = list(model.model_fields) if model is not None else []
         return f"{path}: unknown key {key!r} {_suggestion(key, names)}"
+    if kind == "missing":
+        section = _section_model(info.annotation) if info is not None else None
+        what = f"a mapping with keys {', '.join(section.model_fields)}" if section is not None \
+            else _expected_type(info)
+        return f"{path}: missing (required: {what})"
     if kind in _RANGE_ERRORS and allowed:
         return f"{path}: {_short(value)} is out of range (allowed: {allowed})"
     if kind in _LENGTH_ERRORS and allowed:

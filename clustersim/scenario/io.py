@@ -78,13 +78,14 @@ def _validate(data: Any, *, source: str, path: str | None, line_of: Callable[[Lo
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>", *,
-                       overrides: Sequence[str] = ()) -> Scenario:
+                       overrides: Sequence[str] = (), override_source: str = "--set") -> Scenario:
     """Validate a nested mapping (e.g. parsed JSON) into a :class:`Scenario`.
 
     Errors are formatted as for files but without line numbers (``<dict>: firms.size_median: ...``).
     ``overrides`` (``dotted.path=value``) are applied first, as in :func:`load_scenario`.
     """
-    return _validate(data, source=source, path=source, line_of=lambda loc: None, overrides=overrides)
+    return _validate(data, source=source, path=source, line_of=lambda loc: None, overrides=overrides,
+                     override_source=override_source)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -55,19 +55,17 @@ from clustersim.experiment.designs import (
     _with_values,
     validate_factors,
 )
-from clustersim.experiment.evaluate import resolve_model
 from clustersim.experiment.spec import (
     DEFAULT_MODEL,
     DesignSpec,
     Experiment,
-    ExperimentError,
     ExperimentSpec,
     OutputsSpec,
     _text,
-    check_runs,
+    model_problem,
 )
 from clustersim.experiment.store import EXPERIMENT_FILE, RunStore, StoreMismatchError
-from clustersim.scenario.io import ScenarioError, load_model_file, load_scenario, scenario_from_dict, scenario_to_dict
+from clustersim.scenario.io import ScenarioError, load_scenario, scenario_from_dict, scenario_to_dict
 from clustersim.scenario.schema import Scenario
 from clustersim.studies.sensitivity_analysis import (
     ANALYSIS_SEED_OFFSET,
@@ -78,13 +76,15 @@ from clustersim.studies.sensitivity_analysis import (
     SensitivityResult,
     analyse,
 )
-from clustersim.studies.sensitivity_sampling import _cast, _points, _problem, _sample, sample_size
+from clustersim.studies.sensitivity_sampling import _cast, _points, _problem, _sample
 from clustersim.studies.sensitivity_spec import (
     METHODS,
     FactorSpec,
     SensitivityError,
     SensitivitySpec,
     SensitivityStudy,
+    check_study_runs,
+    read_study,
     study_hash,
 )
 from clustersim.util.atomic import atomic_write_text
@@ -121,7 +121,7 @@ def load_sensitivity(path: str | os.PathLike[str], *, max_runs: int | None = Non
     more than ``max_runs`` runs (default :data:`~clustersim.experiment.spec.MAX_RUNS`) is refused before
     anything is drawn."""
     source = os.fspath(path)
-    spec: SensitivitySpec = load_model_file(path, SensitivitySpec)
+    spec = read_study(path, max_runs=max_runs)
     return resolve_study(spec, source, Path(source).parent, max_runs=max_runs)
 
 
@@ -129,11 +129,7 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
                   max_runs: int | None = None) -> SensitivityStudy:
     """The study a validated spec describes (``folder``: where a relative ``base`` is looked up); more than
     ``max_runs`` runs (default :data:`~clustersim.experiment.spec.MAX_RUNS`) are refused before drawing."""
-    try:
-        check_runs(sample_size(spec) * spec.replications, max_runs, source,
-                   f"{spec.method} design of {sample_size(spec):,} points × {spec.replications} replications")
-    except ExperimentError as exc:
-        raise SensitivityError(str(exc)) from None
+    check_study_runs(spec, source, max_runs)
     model = _model(spec, source)
     problem = _problem(spec)
     x = _sample(spec, problem)
@@ -174,18 +170,9 @@ def resolve_study(spec: SensitivitySpec, source: str = "<spec>", folder: Path | 
 def _model(spec: SensitivitySpec, source: str) -> str:
     """The study's evaluation function (an import path); a plug-in is imported here, to fail now if it cannot be."""
     model = spec.model or DEFAULT_MODEL
-    if ":" not in model or not all(part.strip() for part in model.split(":", 1)):
-        raise SensitivityError(f"{source}: model: {model!r} is not an import path ('package.module:function')")
-    if model != DEFAULT_MODEL:
-        # import it now: a path that cannot be imported would otherwise fail every run, after the whole design
-        # was queued (the function must be importable here, where the study is launched, as on the workers)
-        try:
-            resolve_model(model)
-        except ValueError as exc:  # resolve_model's message: "model 'path': what is wrong with it"
-            raise SensitivityError(f"{source}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - the module itself fails on import
-            raise SensitivityError(f"{source}: model: {model!r}: importing it failed: "
-                                   f"{type(exc).__name__}: {exc}") from None
+    problem = model_problem(model)
+    if problem is not None:
+        raise SensitivityError(f"{source}: {problem}")
     return model
 
 

@@ -27,18 +27,6 @@ def _problem(spec: SensitivitySpec) -> dict[str, Any]:
     return problem
 
 
-def sample_size(spec: SensitivitySpec) -> int:
-    """The number of design points the method draws for ``spec`` (D: factors, or groups when there are),
-    computed before drawing any: Sobol' N·(D+2) (N·(2D+2) with second order), Morris N·(D+1), FAST N·D,
-    RBD-FAST, PAWN and delta N."""
-    fs = spec.factor_specs()
-    groups = {f.group for f in fs.values()}
-    d = len(groups) if None not in groups else len(fs)
-    n = spec.samples
-    return {"sobol": n * (2 * d + 2 if spec.second_order else d + 2), "morris": n * (d + 1),
-            "fast": n * d}.get(spec.method, n)
-
-
 def _sample(spec: SensitivitySpec, problem: dict[str, Any]) -> np.ndarray:
     """The design matrix SALib draws for the method from the study's seed, one row per point ('int' factors
     rounded)."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from clustersim.experiment.spec import Experiment, memory_field, timeout_field
+from clustersim.experiment.spec import Experiment, ExperimentError, check_runs, memory_field, timeout_field
 
 __all__ = ["METHODS", "FactorSpec", "SensitivityError", "SensitivitySpec", "SensitivityStudy", "study_hash"]
 
@@ -120,6 +121,39 @@ class SensitivityStudy:
 
     def identity(self) -> str:
         return self.experiment.identity()
+
+
+def sample_size(spec: SensitivitySpec) -> int:
+    """The number of design points the method draws for ``spec`` (D: factors, or groups when there are),
+    computed before drawing any: Sobol' N·(D+2) (N·(2D+2) with second order), Morris N·(D+1), FAST N·D,
+    RBD-FAST, PAWN and delta N."""
+    fs = spec.factor_specs()
+    groups = {f.group for f in fs.values()}
+    d = len(groups) if None not in groups else len(fs)
+    n = spec.samples
+    return {"sobol": n * (2 * d + 2 if spec.second_order else d + 2), "morris": n * (d + 1),
+            "fast": n * d}.get(spec.method, n)
+
+
+def check_study_runs(spec: SensitivitySpec, source: str, max_runs: int | None) -> None:
+    """Refuse a study of more than ``max_runs`` runs (default :data:`~clustersim.experiment.spec.MAX_RUNS`)
+    before anything is drawn."""
+    try:
+        check_runs(sample_size(spec) * spec.replications, max_runs, source,
+                   f"{spec.method} design of {sample_size(spec):,} points × {spec.replications} replications")
+    except ExperimentError as exc:
+        raise SensitivityError(str(exc)) from None
+
+
+def read_study(path: str | os.PathLike[str], *, max_runs: int | None = None) -> SensitivitySpec:
+    """Read and validate a sensitivity file and check its size, with nothing drawn and neither SALib nor pandas
+    loaded (a refused file is refused quickly): :func:`~clustersim.studies.sensitivity.resolve_study` then
+    makes the study."""
+    from clustersim.scenario.io import load_model_file
+
+    spec: SensitivitySpec = load_model_file(path, SensitivitySpec)
+    check_study_runs(spec, os.fspath(path), max_runs)
+    return spec
 
 
 def study_hash(spec: SensitivitySpec) -> str:
