@@ -39,3 +39,13 @@ def faulty(params, seed):
     if fault == "nan":
         return {"y": float("nan"), "z": 0.0}
     return clean(params, seed)
+
+
+def ishigami_exits_high_x1(params, seed):
+    """The Ishigami function, but the process exits (code 5) where x1 > 3.0: a plug-in that crashes on part of a
+    sensitivity study's design."""
+    from clustersim.studies.analytic import ishigami
+
+    if params["x1"] > 3.0:
+        os._exit(5)
+    return ishigami(params, seed)

@@ -165,3 +165,22 @@ def test_run_and_compare_on_dask_give_the_local_results(tmp_path, cluster):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c-local" / f"{name}.csv"),
                                       pd.read_csv(tmp_path / "c-remote" / f"{name}.csv"), check_exact=True)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".clustersim-runs-")]  # work stores removed
+
+
+def test_a_cluster_left_without_workers_stops_the_sweep_with_one_line(tmp_path, cluster, monkeypatch, capsys):
+    """Workers without a nanny are not restarted: once none is left, the sweep ends (exit 3) instead of waiting
+    for ever, and what was stored resumes."""
+    import clustersim.experiment.dask_watch as watch
+
+    monkeypatch.setattr(watch, "NO_WORKERS_S", 2.0)
+    exp_file = tmp_path / "e.yaml"
+    exp_file.write_text(EXPERIMENT.format(fn="slow_noisy_sum", reps=40))
+    for worker in cluster["workers"]:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    out = tmp_path / "out"
+    assert main(["sweep", str(exp_file), "--out", str(out), "--executor", "dask", "--scheduler",
+                 cluster["address"], "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "no worker for 2 s" in err and "run the same command again" in err
+    assert RunStore.open(out, "r").experiment["name"] == "dask_check"

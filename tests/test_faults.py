@@ -4,6 +4,7 @@ Dask scheduler with nanny workers."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -148,8 +149,49 @@ def test_dask_contains_every_fault_through_its_own_mechanisms(tmp_path, monkeypa
     clean = _experiment(tmp_path, "clean", faults, chunk=2, timeout=4.0)
     faulty = _experiment(tmp_path, "faulty", faults, chunk=2, timeout=4.0)
     assert main(["sweep", str(clean), "--out", str(tmp_path / "clean"), "-w", "1", "-q"]) == 0
-    assert main(["sweep", str(faulty), "--out", str(tmp_path / "out"), "--executor", "dask", "--scheduler",
-                 nanny_cluster, "-q"]) == 1
-    err = capsys.readouterr()
-    assert "Traceback" not in err.out + err.err
+    # in a process of its own, bounded: a sweep that hung would fail this test rather than hang the suite
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "clustersim.app.cli", "sweep", str(faulty), "--out",
+                           str(tmp_path / "out"), "--executor", "dask", "--scheduler", nanny_cluster, "-q"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
     _check(tmp_path / "out", tmp_path / "clean", faults)
+
+
+def test_run_and_compare_contain_their_runs_too(tmp_path, capsys):
+    """`run` and `compare` go through the same contained pool: a memory limit below what a worker needs, or a
+    timeout shorter than a run, records every replication with its cause (exit code 1, no traceback)."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: tiny\nsimulation: {n_firms: 30, steps: 4, replications: 2}\n")
+    long = tmp_path / "long.yaml"  # a run of several seconds, against a timeout of 0.3 s
+    long.write_text("name: long\nsimulation: {n_firms: 1000, steps: 400, replications: 2}\n")
+    for path, flags, cause in ((scenario, ["--memory-limit", "16"], "memory"), (long, ["--timeout", "0.3"], "timeout")):
+        out = tmp_path / f"run-{cause}"
+        assert main(["run", str(path), "--out", str(out), "-q", "-w", "2", "--no-figures", *flags]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "2 replication(s) failed" in err
+        failures = json.loads((out / "failures.json").read_text())
+        assert [failure_cause(f["error"]) for f in failures] == [cause, cause]
+    other = tmp_path / "other.yaml"
+    other.write_text(scenario.read_text().replace("name: tiny", "name: other"))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(other), "--baseline", str(scenario), "--out", str(out), "-q", "-w", "1",
+                 "--no-figures", "--memory-limit", "16"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert {failure_cause(f["error"]) for f in json.loads((out / "failures.json").read_text())} == {"memory"}
+
+
+def test_a_sensitivity_study_whose_plugin_crashes_records_the_crashes_and_is_analysed(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(TESTS))
+    study = tmp_path / "s.yaml"
+    study.write_text("name: crashing\nmodel: fault_models:ishigami_exits_high_x1\nmethod: morris\nsamples: 8\n"
+                     "seed: 3\noutputs: [y]\nfactors: {x1: [-3.14159, 3.14159], x2: [-3.14159, 3.14159], "
+                     "x3: [-3.14159, 3.14159]}\nreplications: 1\n")
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(study), "--out", str(out), "-q", "-w", "2", "--no-figures"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    index = RunStore.open(out / "runs", "r").index()
+    crashed = index[index["status"] == "failed"]
+    assert len(crashed) > 0 and set(crashed["error"]) == {"crash: the run's process ended with exit code 5"}
+    assert (out / "indices.parquet").exists() and "## Warnings" in (out / "report.md").read_text()

@@ -46,6 +46,8 @@ def environment_message(exc: OSError) -> str:
     """One line for a failure of the environment, with what to do about it."""
     import errno
 
+    if exc.errno is None and exc.filename is None:  # raised by clustersim with its own words (a lost cluster)
+        return str(exc)
     what = f"{exc.strerror} ({exc.filename})" if exc.strerror and exc.filename else str(exc)
     if exc.errno == errno.ENOSPC:
         return (f"cannot write: {what}; nothing stored is lost: free some space and run the same command again "
@@ -191,11 +193,9 @@ def _with_executor(args: argparse.Namespace, name: str, total: int, label: str, 
     """``run(executor, progress)`` for run and compare: the Dask executor the options ask for (None: the
     local pool) and, unless --quiet, a progress bar of ``total`` runs; both closed afterwards. None (with
     the reason printed) when the Dask cluster cannot be reached."""
-    executor = None
-    if args.executor == "dask":
-        executor = _make_executor(args, name)
-        if executor is None:
-            return None
+    executor = _make_executor(args, name)
+    if executor is None:
+        return None
     bar = None if args.quiet else make_progress(total, label)
 
     def progress(*reported: Any) -> None:  # (run) for run, (scenario name, run) for compare
@@ -277,15 +277,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _make_executor(args: argparse.Namespace, name: str):
     """The executor the options ask for (local pool, or Dask); None, with the reason printed, if the Dask
     cluster cannot be reached."""
+    from clustersim.experiment.contained import RunLimits
     from clustersim.experiment.sweep import LocalExecutor
 
+    limits = RunLimits(args.timeout_s, args.memory_mb)
     if args.executor != "dask":
-        return LocalExecutor(args.workers)
+        return LocalExecutor(args.workers, limits=limits)
     from clustersim.experiment.sweep import DaskExecutor
 
     try:
         return DaskExecutor(args.scheduler, args.scheduler_file, args.workers,
-                            connect_timeout=args.connect_timeout)
+                            connect_timeout=args.connect_timeout, limits=limits)
     except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
         where = args.scheduler or args.scheduler_file or "a local cluster"
         hint = ""
@@ -301,6 +303,12 @@ def _check_executor_options(args: argparse.Namespace, name: str) -> bool:
     if args.workers is not None and not 1 <= args.workers <= 4096:
         print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
         return False
+    for flag, value, low, high in (("--timeout", args.timeout_s, 0, 7 * 86_400),
+                                   ("--memory-limit", args.memory_mb, 16, 2**24)):
+        if value is not None and not (low < value <= high if flag == "--timeout" else low <= value <= high):
+            relation = "> 0" if flag == "--timeout" else f">= {low}"
+            print(f"{name}: {flag}: {value:g} is out of range (allowed: {relation} and <= {high:,})", file=sys.stderr)
+            return False
     if not 0 < args.connect_timeout <= 3600:
         print(f"{name}: --connect-timeout: {args.connect_timeout:g} is out of range (allowed: > 0 and <= 3600 "
               "seconds)", file=sys.stderr)

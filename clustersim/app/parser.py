@@ -63,6 +63,13 @@ def _add_executor_options(parser: Any) -> None:
     where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file (e.g. on SLURM)")
     parser.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="how long to try to reach the Dask scheduler before giving up (default: 30)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", dest="timeout_s",
+                        help="stop a run after this long and record it as 'timeout' (default: the file's timeout_s, "
+                             "else 20 times the longest run measured, at least 120 s)")
+    parser.add_argument("--memory-limit", type=float, metavar="MB", dest="memory_mb",
+                        help="stop a run whose worker uses more resident memory than this and record it as "
+                             "'memory' (default: the file's memory_mb, else 80%% of this machine's memory shared "
+                             "by the workers)")
 
 
 def _add_compare(sub: Any) -> None:

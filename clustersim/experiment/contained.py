@@ -125,12 +125,27 @@ def _cap_data(limit: int) -> None:
         pass
 
 
-def _serve(conn: Connection, data_limit: int, environ: dict[str, str]) -> None:
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it dies (``PR_SET_PDEATHSIG``): a sweep
+    killed mid-run leaves no worker computing on its own. Elsewhere the worker ends when its pipe closes."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def _serve(conn: Connection, data_limit: int, environ: dict[str, str], other: Connection | None = None) -> None:
     """A worker's life: evaluate the chunks it is sent, telling the pool which run it starts, until told to
     stop (``None``) or its pipe closes. Ctrl-C is the pool's to handle: the worker ignores it. The worker
     takes the pool's environment as it is when the worker starts (as a forked one would, also when it comes
     from a fork server started earlier)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if other is not None:  # the pool's end of the pipe, inherited: closed, so that the pipe ends with the pool
+        other.close()
     if environ != os.environ:
         os.environ.clear()
         os.environ.update(environ)
@@ -158,7 +173,7 @@ class _Worker:
 
     def __init__(self, ctx: Any, data_limit: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_serve, args=(child, data_limit, dict(os.environ)),
+        self.proc = ctx.Process(target=_serve, args=(child, data_limit, dict(os.environ), self.conn),
                                  daemon=True, name="clustersim-worker")
         self.proc.start()
         child.close()

@@ -4,9 +4,10 @@
   nanny stopping it past the worker's memory limit) is restarted by its nanny, and the scheduler gives the
   task to another worker, until ``distributed.scheduler.allowed-failures`` workers have died with it; the
   task then fails with ``KilledWorker``. A chunk of several runs is then split into single runs, sent again
-  (their results are the same: seeds depend on the run only); a single run is sent once more on its own
-  (a task merely queued on a dying worker is counted as suspect too, so an innocent run can be given up
-  with a guilty one); a single run that kills its workers twice over is recorded as ``memory: ...`` if the
+  (their results are the same: seeds depend on the run only); a single run is sent once more, alone on the
+  cluster once the tasks in flight have finished (a task merely queued on a dying worker is counted as
+  suspect too, so an innocent run can be given up with a guilty one; alone, it cannot); a single run that
+  kills its workers again, alone, is recorded as ``memory: ...`` if the
   nanny says it restarted the last one for memory (its ``worker-restart-memory`` event), otherwise as
   ``crash: ...`` (Dask does not tell the client the exit code or the signal: the worker logs do).
 - **timeout**: the client asks the workers which tasks they are executing (``Client.run``, about once a
@@ -21,6 +22,7 @@ with the error's first line.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,10 +30,21 @@ from typing import Any
 from clustersim.experiment.contained import RunLimits
 from clustersim.experiment.evaluate import Chunk, ChunkResult, lost_run
 
-__all__ = ["DaskWatch"]
+__all__ = ["ClusterLostError", "DaskWatch"]
 
 #: how often (seconds) the client looks at what the cluster is processing
 POLL_S = 1.0
+#: how long (seconds) the client waits for the workers to say what they execute before it takes the scheduler's
+#: view (which also counts tasks queued on a worker) for the poll
+PROBE_PATIENCE_S = 30.0
+#: how long (seconds) a cluster may have no worker at all before the sweep stops (without workers, nothing
+#: would ever run: workers killed by a crashing plug-in with no nanny to restart them, or stopped)
+NO_WORKERS_S = 120.0
+
+
+class ClusterLostError(OSError):
+    """The Dask cluster has had no worker for :data:`NO_WORKERS_S` seconds: the sweep stops (exit code 3 on the
+    command line); what was stored is kept and the same command resumes once workers are back."""
 
 
 def _executing(dask_worker: Any) -> list[Any]:
@@ -58,18 +71,41 @@ class DaskWatch:
         self.seen: dict[str, tuple[str, float]] = {}
         self.longest: float | None = None
         self.second: set[int] = set()  # runs given a second chance after a KilledWorker
+        self.suspects: collections.deque[Chunk] = collections.deque()  # single runs to try again, alone
+        self.isolated = False  # a suspect run is in flight, alone on the cluster
         self.submitted: dict[Any, float] = {}  # future -> when it was submitted (time.time())
+        self.alone_since: float | None = None  # since when the cluster has had no worker
+        self._probe: concurrent.futures.ThreadPoolExecutor | None = None  # asks the workers what they execute
+        self._asked: tuple[concurrent.futures.Future[Any], float] | None = None  # the question in flight, since
 
     def _fill(self, source: Iterator[Chunk]) -> None:
+        """Submit chunks up to ``in_flight``; a suspect run goes alone, once nothing else is in flight."""
+        if not self.pending:
+            self.isolated = False
+        if self.suspects or self.isolated:
+            if not self.pending and self.suspects:
+                self.isolated = True
+                self._submit(self.suspects.popleft())
+            return
         while len(self.pending) < self.in_flight:
             chunk = self.retry.popleft() if self.retry else next(source, None)
             if chunk is None:
                 return
-            future = self.client.submit(self.fn, chunk, pure=False)
-            self.pending[future] = chunk
-            self.submitted[future] = time.time()
+            self._submit(chunk)
+
+    def _submit(self, chunk: Chunk) -> None:
+        future = self.client.submit(self.fn, chunk, pure=False)
+        self.pending[future] = chunk
+        self.submitted[future] = time.time()
 
     def run(self, source: Iterator[Chunk]) -> Iterator[ChunkResult]:
+        """Every chunk of ``source``, evaluated; results (lost runs included) as they complete."""
+        try:
+            yield from self._loop(source)
+        finally:
+            self.close()
+
+    def _loop(self, source: Iterator[Chunk]) -> Iterator[ChunkResult]:
         from distributed import wait
 
         self._fill(source)
@@ -83,29 +119,34 @@ class DaskWatch:
                 self.seen.pop(future.key, None)
                 yield from self._finished(future, chunk, self.submitted.pop(future, 0.0))
             yield from self._timeouts()
+            self._check_workers()
             self._fill(source)
 
     def _finished(self, future: Any, chunk: Chunk, submitted: float) -> Iterator[ChunkResult]:
-        from distributed import KilledWorker
-
-        if future.status == "finished":
-            result: ChunkResult = future.result()
-            seconds = [r["seconds"] for r in result.index_rows if r["status"] != "failed"]
-            if seconds:
-                self.longest = max([*seconds, *([self.longest] if self.longest is not None else [])])
-            yield result
-            return
         if future.status == "cancelled":  # pragma: no cover - only this class cancels, and drops them first
             return
-        exc = future.exception()
+        try:  # "finished" is not final: a result on a worker that dies before it is gathered is computed again,
+            result: ChunkResult = future.result()  # and that can fail too
+        except Exception as exc:  # noqa: BLE001 - judged below
+            yield from self._failed(chunk, exc, submitted)
+            return
+        seconds = [r["seconds"] for r in result.index_rows if r["status"] != "failed"]
+        if seconds:
+            self.longest = max([*seconds, *([self.longest] if self.longest is not None else [])])
+        yield result
+
+    def _failed(self, chunk: Chunk, exc: BaseException, submitted: float) -> Iterator[ChunkResult]:
+        """A chunk whose task failed: split it, give a single run a second opinion, or record its runs."""
+        from distributed import KilledWorker
+
         if isinstance(exc, KilledWorker) and len(chunk.tasks) > 1:
             self.retry.extend(_singles(chunk))
             return
         if isinstance(exc, KilledWorker) and chunk.tasks[0].run_id not in self.second:
             # a task merely queued on a worker that died is counted as suspect too: an innocent run can be
-            # given up with the guilty one. A second opinion, on its own, tells them apart.
+            # given up with the guilty one. A second opinion, with the run alone on the cluster, tells them apart.
             self.second.add(chunk.tasks[0].run_id)
-            self.retry.append(chunk)
+            self.suspects.append(chunk)
             return
         if isinstance(exc, KilledWorker) and self._memory_killed(exc, submitted):
             why = ("memory: the Dask workers that ran it passed their memory limit (their nanny restarted them; "
@@ -117,6 +158,53 @@ class DaskWatch:
             why = f"crash: the Dask task failed ({type(exc).__name__}: {exc})".splitlines()[0][:500]
         for task in chunk.tasks:
             yield lost_run(chunk, task.run_id, why, 0.0)
+
+    def _where_executing(self) -> dict[Any, str] | None:
+        """Task key -> the worker executing it, asked of the workers (``Client.run``, which has no timeout of its
+        own: asked from a helper thread, and while a worker is slow to answer, the scheduler's view of what it
+        processes stands in after :data:`PROBE_PATIENCE_S`); None when nothing is known at this poll."""
+        if self._probe is None:
+            self._probe = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clustersim-dask-probe")
+        if self._asked is None:
+            self._asked = (self._probe.submit(self.client.run, _executing, on_error="return"), time.monotonic())
+        asked, since = self._asked
+        try:
+            running = asked.result(timeout=POLL_S / 4)
+        except concurrent.futures.TimeoutError:
+            if time.monotonic() - since < PROBE_PATIENCE_S:
+                return None
+            try:
+                running = self.client.processing()
+            except Exception:  # noqa: BLE001 - the scheduler busy too: the next poll
+                return None
+            return {key: worker for worker, keys in running.items() for key in keys}
+        except Exception:  # noqa: BLE001 - a worker coming and going: look again at the next poll
+            self._asked = None
+            return None
+        self._asked = None
+        return {key: worker for worker, keys in running.items() if isinstance(keys, list) for key in keys}
+
+    def close(self) -> None:
+        """Stop the helper thread (a question still unanswered is left to end by itself)."""
+        if self._probe is not None:
+            self._probe.shutdown(wait=False, cancel_futures=True)
+
+    def _check_workers(self) -> None:
+        """Raise :class:`ClusterLostError` once the cluster has had no worker for :data:`NO_WORKERS_S`."""
+        try:
+            workers = len(self.client.nthreads())
+        except Exception:  # noqa: BLE001 - the scheduler itself unreachable: distributed raises on the next call
+            return
+        now = time.monotonic()
+        if workers:
+            self.alone_since = None
+        elif self.alone_since is None:
+            self.alone_since = now
+        elif now - self.alone_since > NO_WORKERS_S:
+            raise ClusterLostError(f"the Dask cluster has had no worker for {NO_WORKERS_S:g} s ({len(self.pending)} "
+                                   "task(s) waiting): its workers died or were stopped (workers started without a "
+                                   "nanny are not restarted when a run kills them); start workers and run the same "
+                                   "command again: what is stored is kept")
 
     def _memory_killed(self, exc: Any, since: float) -> bool:
         """Whether the last worker lost with the task was restarted by its nanny for memory after ``since``
@@ -132,11 +220,9 @@ class DaskWatch:
     def _timeouts(self) -> Iterator[ChunkResult]:
         """Cancel tasks past the timeout and restart their workers; record or split their runs."""
         now = time.monotonic()
-        try:
-            running = self.client.run(_executing, on_error="return")
-        except Exception:  # noqa: BLE001 - a worker coming and going: look again at the next poll
+        where = self._where_executing()
+        if where is None:
             return
-        where = {key: worker for worker, keys in running.items() if isinstance(keys, list) for key in keys}
         timeout = self.limits.timeout(self.longest)
         late: list[tuple[Any, Chunk, str, float]] = []
         for future, chunk in self.pending.items():
@@ -152,7 +238,7 @@ class DaskWatch:
             self.seen.pop(future.key, None)
             self.submitted.pop(future, None)
             future.cancel()
-            self.client.restart_workers([worker], raise_for_error=False)
+            self.client.restart_workers([worker], timeout=30, raise_for_error=False)
             if len(chunk.tasks) > 1:
                 self.retry.extend(_singles(chunk))
             else:

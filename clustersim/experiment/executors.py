@@ -50,9 +50,13 @@ class LocalExecutor:
     results as they complete. ``contained=False`` with one worker evaluates in this process instead (for a
     debugger; a model that crashes then takes this process with it)."""
 
-    def __init__(self, workers: int | None = None, *, contained: bool = True) -> None:
+    def __init__(self, workers: int | None = None, *, contained: bool = True, limits: Any = None) -> None:
         self.workers = max(1, default_workers() if workers is None else int(workers))
         self.contained = contained or self.workers > 1
+        self.limits = limits  # a RunLimits whose set fields override the experiment's (the command line's)
+
+    def close(self) -> None:
+        """Nothing to release: the pool's workers end with each map."""
 
     def map_unordered(self, fn: Callable[..., R], chunks: Iterable[T], limits: Any = None) -> Iterator[R]:
         if not self.contained:
@@ -86,13 +90,14 @@ class DaskExecutor:
     """
 
     def __init__(self, address: str | None = None, scheduler_file: str | None = None,
-                 workers: int | None = None, connect_timeout: float = 30.0) -> None:
+                 workers: int | None = None, connect_timeout: float = 30.0, *, limits: Any = None) -> None:
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError("the Dask executor needs dask.distributed: pip install 'clustersim[dask]'") from exc
         self._cluster: Any = None
         self._client: Any = None
+        self.limits = limits  # a RunLimits whose set fields override the experiment's (the command line's)
         self._local = max(1, default_workers() if workers is None else int(workers))
         wait = f"{float(connect_timeout)}s"
         if address is not None:

@@ -128,7 +128,10 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     previous.pop("experiment", None)  # written by earlier versions
     store.write_metadata({**previous, "experiment_file": EXPERIMENT_FILE, "identity": experiment.identity(),
                           "root_seed": experiment.spec.seed, "source": experiment.source, "last_session": meta})
-    limits = limits or RunLimits(experiment.spec.timeout_s, experiment.spec.memory_mb)
+    if limits is None:  # the experiment's, each overridden by the executor's where set (the command line's)
+        given = getattr(executor, "limits", None) or RunLimits()
+        limits = RunLimits(given.timeout_s if given.timeout_s is not None else experiment.spec.timeout_s,
+                           given.memory_mb if given.memory_mb is not None else experiment.spec.memory_mb)
     if limits.measured_s is None and len(index := store.index()):
         measured = index.loc[index["status"] != "failed", "seconds"]
         if len(measured):

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from clustersim.scenario.errors import Loc, ScenarioError, StrPath, _describe, _kind, _where
-from clustersim.scenario.limits import check_depth, check_size
+from clustersim.scenario.limits import check_depth, check_size, check_strings
 from clustersim.scenario.parse import _read_toml, _read_yaml
 from clustersim.scenario.paths import _apply_overrides
 from clustersim.scenario.schema import Scenario
@@ -122,9 +122,9 @@ def _read_file(path: StrPath) -> tuple[dict[str, Any], Callable[[Loc], int | Non
     if not text.strip():
         raise ScenarioError(f"{source}: the file is empty (expected a mapping of sections)", source)
     check_depth(text, source)
-    if suffix in TOML_SUFFIXES:
-        return _read_toml(text, source)
-    return _read_yaml(text, source)
+    data, line_of, problems = _read_toml(text, source) if suffix in TOML_SUFFIXES else _read_yaml(text, source)
+    check_strings(data, source, line_of)
+    return data, line_of, problems
 
 
 def load_scenario(path: StrPath, overrides: Sequence[str] | None = None, *,

@@ -10,16 +10,21 @@ exit code 2, before anything is written, in well under a second and with memory 
   found by a scan of the text before it is parsed;
 - :data:`MAX_NODES`: the number of values the document holds once every YAML alias is expanded, counted while
   it is converted (an alias is shared, never copied, during the conversion; this counts what a reader that
-  copies it, such as a JSON writer, would have to build).
+  copies it, such as a JSON writer, would have to build);
+- :data:`MAX_STRING`: the length of any one string (a value or a key), whatever field it is in (fields of
+  the schema have their own, smaller, limits: a name 200 characters, a description 10,000).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from clustersim.scenario.errors import ScenarioError, _where
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "check_depth", "check_nodes", "check_size"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "MAX_STRING", "check_depth", "check_nodes", "check_size",
+           "check_strings"]
 
 #: the largest file read (bytes): the shipped files are under 50 KB; an explicit design of tens of
 #: thousands of points fits
@@ -28,6 +33,9 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 #: the most values (mappings, lists and scalars) a document may hold with its aliases expanded
 MAX_NODES = 1_000_000
+
+#: the longest string (characters) a file may hold, as a value or a key
+MAX_STRING = 100_000
 
 _BRACKET = re.compile(r"[\[\]{}]")
 
@@ -61,3 +69,31 @@ def check_nodes(count: int, source: str) -> None:
     if count > MAX_NODES:
         raise ScenarioError(f"{source}: the document holds {count:,} values once its YAML aliases are expanded "
                             f"(allowed: at most {MAX_NODES:,}); an alias repeats what it names", source)
+
+
+def check_strings(data: Any, source: str, line_of: Callable[[tuple[int | str, ...]], int | None]) -> None:
+    """Refuse a string (a value or a key) longer than :data:`MAX_STRING` characters, naming its line. A part
+    shared through YAML aliases is looked at once."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, str):
+            if len(node) > MAX_STRING:
+                _too_long(len(node), loc, source, line_of)
+            continue
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(key, str) and len(key) > MAX_STRING:
+                _too_long(len(key), loc, source, line_of)
+            stack.append((child, (*loc, key)))
+
+
+def _too_long(length: int, loc: tuple[int | str, ...], source: str,
+              line_of: Callable[[tuple[int | str, ...]], int | None]) -> None:
+    path = ".".join(str(p) for p in loc) or "a key"
+    raise ScenarioError(f"{_where(source, line_of(loc))}: {path}: a string of {length:,} characters (allowed: at "
+                        f"most {MAX_STRING:,})", source)

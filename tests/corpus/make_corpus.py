@@ -115,6 +115,10 @@ SMALL: list[Case] = [
     ("run_connect_timeout_zero", {"s.yaml": SCENARIO},
      ["run", "{dir}/s.yaml", "--out", "{dir}/out", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1",
       "--connect-timeout", "0"], 2, ["--connect-timeout", "0", "> 0"]),
+    ("run_timeout_negative", {"s.yaml": SCENARIO}, ["run", "{dir}/s.yaml", "--out", "{dir}/out", "--timeout", "-1"],
+     2, ["--timeout", "-1", "> 0"]),
+    ("sweep_memory_limit_too_small", {"e.yaml": "name: e\n" + PLUGIN + POINTS},
+     ["sweep", "{dir}/e.yaml", "--out", "{dir}/out", "--memory-limit", "1"], 2, ["--memory-limit", "1", ">= 16"]),
     ("run_out_is_a_file_below", {"s.yaml": SCENARIO, "afile": "x\n"},
      ["run", "{dir}/s.yaml", "--out", "{dir}/afile/sub", "-q"], 2, ["{dir}/afile", "not a folder"]),
     ("compare_invalid_scenario", {"a.yaml": SCENARIO, "b.yaml": "name: b\ntrust: {loss_rate: 7}\n"},
@@ -264,6 +268,12 @@ def _big_points(folder: Path) -> None:
                                    + rows + "seed: 1\n")
 
 
+def _long_string(folder: Path) -> None:
+    """A plug-in experiment whose one point holds a string of 200,000 characters (within the file size)."""
+    (folder / "e.yaml").write_text("name: e\nmodel: plugin_models:noisy_sum\ndesign:\n  kind: points\n  points:\n"
+                                   "    - {a: 1}\n    - {a: " + "z" * 200_000 + "}\nseed: 1\n")
+
+
 #: name -> (maker of the files in a folder, argv, exit code, fragments)
 BIG: dict[str, tuple[Callable[[Path], None], list[str], int, list[str]]] = {
     "big_comments_50mb": (_big_comments, ["run", "{dir}/s.yaml", "--out", "{dir}/out", "-q"], 2,
@@ -275,6 +285,8 @@ BIG: dict[str, tuple[Callable[[Path], None], list[str], int, list[str]]] = {
     "deep_toml_50000": (_deep(".toml"), ["validate", "{dir}/s.toml"], 2,
                         ["{dir}/s.toml:2", "nested more than 64 deep"]),
     "not_utf8": (_not_utf8, ["validate", "{dir}/s.yaml"], 2, ["{dir}/s.yaml:2", "not valid UTF-8"]),
+    "long_string_200k": (_long_string, ["sweep", "{dir}/e.yaml", "--out", "{dir}/out", "-q"], 2,
+                         ["{dir}/e.yaml:7", "design.points.1.a", "200,000 characters", "at most 100,000"]),
     "experiment_points_8mb": (_big_points, ["sweep", "{dir}/e.yaml", "--out", "{dir}/out", "-q"], 2,
                               ["{dir}/e.yaml", "the file is too large"]),
 }
