@@ -103,3 +103,25 @@ def test_the_registry_matches_the_schema_the_labels_and_the_cluster_columns():
     assert tuple(o.label for o in ORIENTATIONS.values()) == ORIENTATION_LABELS
     assert sorted(o.column for o in ORIENTATIONS.values()) == list(range(len(ORIENTATIONS)))
     assert all(o.name == key for key, o in ORIENTATIONS.items())
+
+
+def sunk(name: str):
+    return params(name).model_copy(update={"contribution_timing": "sunk"})
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_a_sunk_contribution_is_lost_when_critical_mass_fails(name):
+    """docs/ODD.md 7.9: with contributions committed before the outcome, every contributor of an attempt that
+    fails pays and gets nothing; with the default (refunded) it pays nothing (the test above)."""
+    result = ORIENTATIONS[name].act(context(threshold=N_FIRMS + 1), sunk(name))
+    assert result.attempted.all() and not result.success.any()
+    assert not result.benefit.any()
+    assert (result.cost > 0).all()  # everybody contributes and every member pursues (and, Moyens, uses) it
+
+
+@pytest.mark.parametrize("name", list(ORIENTATIONS))
+def test_both_timings_agree_when_the_action_succeeds(name):
+    a = ORIENTATIONS[name].act(context(seed=3), params(name))
+    b = ORIENTATIONS[name].act(context(seed=3), sunk(name))
+    for field in ("benefit", "cost", "attempted", "success"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))

@@ -6,8 +6,10 @@ solutions to common needs), **Produits/Marchés** (complementarities for new pro
 each of them (``ClusterTable.orient``), and each intensity scales that orientation's collective action.
 
 Every action has a **critical mass**: below a threshold number of contributing members it yields nothing
-(and costs nothing). Thresholds differ by domain: they are drawn per domain at initialisation
-(:func:`draw_thresholds`), from a lognormal whose median and dispersion are scenario parameters.
+(and costs nothing, unless the orientation's ``contribution_timing`` is ``sunk``: contributions committed
+before the outcome are then lost, as in threshold public goods games). Thresholds differ by domain: they
+are drawn per domain at initialisation (:func:`draw_thresholds`), from a lognormal whose median and
+dispersion are scenario parameters.
 
 Each orientation is a class (:class:`Orientation`: its name, which is its section of the schema's
 ``orientations``, its label, its column of ``ClusterTable.orient`` and ``domain``, whether it draws from the
@@ -123,6 +125,13 @@ def _gate(ctx: ActionContext, o: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return w, k, attempted, success, part & success[ctx.c]
 
 
+def _paying(ctx: ActionContext, w: np.ndarray, ok: np.ndarray, p: Any) -> np.ndarray:
+    """Per membership, who pays its contribution: the contributors to a successful action (``refunded``
+    timing: nothing is risked), or every contributing member of a cluster pursuing the orientation (``sunk``:
+    committed before the outcome, lost when critical mass fails)."""
+    return ctx.coop & (w > 0) if p.contribution_timing == "sunk" else ok
+
+
 def moyens_action(ctx: ActionContext, p) -> ActionResult:
     """Moyens: a pooled solution to a common need, with economies of scale and room for free-riding.
 
@@ -131,7 +140,9 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     Moyens intensity) of each user's need, at cost ``w · (F + v · L_served)``, shared by contributors in
     proportion to their size: the cost per contributor falls as contributors join (economies of scale).
     Contributors avoid ``e · w · need_cost · L`` of their own need cost (``e`` the coordination
-    effectiveness); non-contributing users still get a share ``free_rider_access`` of it at no cost.
+    effectiveness); non-contributing users still get a share ``free_rider_access`` of it at no cost. With
+    ``contribution_timing = "sunk"`` the contributors of a failed attempt pay their share of what the solution
+    would have cost them.
     """
     w = ctx.orient[:, 0].take(ctx.c)
     user = (ctx.need[ctx.f] == ctx.domain[:, 0].take(ctx.c)) & (w > 0)
@@ -144,12 +155,14 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     ok = success[ctx.c]
     free_riding = user & ~ctx.coop & ok
     contrib_ok = contributing & ok
-    contrib_served = size * contrib_ok
+    # who pays: contributors to a solution bought, or (sunk timing) every contributor, bought or not
+    paying = contributing if p.contribution_timing == "sunk" else contrib_ok
+    contrib_served = size * paying
     served = _count(ctx, contrib_served + p.free_rider_access * size * free_riding)
     fixed = p.pooled_fixed_cost if ctx.pooled_relief is None else (1 - ctx.pooled_relief) * p.pooled_fixed_cost
     total_cost = ctx.orient[:, 0] * (fixed + p.pooled_variable_cost * served)
     contrib_size = _count(ctx, contrib_served)
-    share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=contrib_ok)
+    share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=paying)
     cost = total_cost[ctx.c] * share
     access = np.where(contrib_ok, 1.0, np.where(free_riding, p.free_rider_access, 0.0))
     benefit = ctx.effectiveness[ctx.c] * w * p.need_cost_per_employee * size * access
@@ -164,13 +177,12 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
     ``Q = mean_k(max_i c_ik − mean_i c_ik)`` is the complementarity of contributors' capabilities (what
     the group covers beyond what its average member covers). Each contributor then develops a new activity
     with probability ``innovation_probability · Q`` (its weakest capability rises). Below critical mass
-    nothing is spent and nothing earned.
+    nothing is earned, and nothing spent unless contributions are sunk.
     """
     w, k, attempted, success, ok = _gate(ctx, 1)
     n_cl = ctx.n_clusters
     q = np.zeros(n_cl)
     benefit = np.zeros(len(ctx.f))
-    cost = np.zeros(len(ctx.f))
     new_activity = np.zeros(0, dtype=np.int64)
     if ok.any():
         idx = ok.nonzero()[0]
@@ -183,9 +195,9 @@ def products_markets_action(ctx: ActionContext, p) -> ActionResult:
         wc = ctx.orient[:, 1]
         revenue = wc * ctx.effectiveness * p.project_revenue * kk**p.scale_elasticity * (1 + p.complementarity_gain * q)
         benefit[idx] = revenue[cl] / kk[cl]
-        cost[idx] = wc[cl] * p.contribution * ctx.contribution_factor
         innov = ctx.rng.random(len(idx)) < p.innovation_probability * q[cl]
         new_activity = ctx.f[idx[innov]]
+    cost = np.where(_paying(ctx, w, ok, p), w * p.contribution * ctx.contribution_factor, 0.0)
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success,
                         extra={"complementarity": q, "new_activity_firms": new_activity})
 
@@ -202,7 +214,7 @@ def club_action(ctx: ActionContext, p, pairs: tuple[np.ndarray, np.ndarray, np.n
     The money value of the gain (``Δ capability index × horizon_value`` of the learner) is its benefit.
     """
     w, k, attempted, success, ok = _gate(ctx, 2)
-    cost = np.where(ok, w * p.contribution * ctx.contribution_factor, 0.0)
+    cost = np.where(_paying(ctx, w, ok, p), w * p.contribution * ctx.contribution_factor, 0.0)
     learner, source, trust = pairs
     if len(learner):
         use = ok[learner] & ok[source]

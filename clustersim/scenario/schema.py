@@ -13,6 +13,7 @@ unless the name says otherwise; sizes are in employees (full-time equivalents).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
@@ -215,6 +216,10 @@ class Moyens(Section):
     free_rider_access: float = P(0.5, ge=0.0, le=1.0, unit="share",
                                  desc="share of the benefit a non-contributing member still gets")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=4.0, dispersion=0.4))
+    contribution_timing: Literal["refunded", "sunk"] = P(
+        "refunded", unit="-",
+        desc="when contributors pay: 'refunded', only if critical mass is reached (nothing is risked); 'sunk', "
+             "committed before the outcome and lost when critical mass fails (threshold public goods games)")
 
 
 class ProductsMarkets(Section):
@@ -239,6 +244,10 @@ class ProductsMarkets(Section):
                                       desc="chance per quarter that a contributor to a successful joint "
                                            "project develops a new activity (per unit complementarity)")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=5.0, dispersion=0.5))
+    contribution_timing: Literal["refunded", "sunk"] = P(
+        "refunded", unit="-",
+        desc="when contributors pay: 'refunded', only if critical mass is reached (nothing is risked); 'sunk', "
+             "committed before the outcome and lost when critical mass fails (threshold public goods games)")
 
 
 class Club(Section):
@@ -252,6 +261,10 @@ class Club(Section):
     optimal_distance: float = P(0.25, ge=0.01, le=1.0, unit="[0,1]",
                                 desc="cognitive distance at which learning peaks (Nooteboom)")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=3.0, dispersion=0.3))
+    contribution_timing: Literal["refunded", "sunk"] = P(
+        "refunded", unit="-",
+        desc="when contributors pay: 'refunded', only if critical mass is reached (nothing is risked); 'sunk', "
+             "committed before the outcome and lost when critical mass fails (threshold public goods games)")
 
 
 class Orientations(Section):
