@@ -125,3 +125,44 @@ def test_both_timings_agree_when_the_action_succeeds(name):
     b = ORIENTATIONS[name].act(context(seed=3), sunk(name))
     for field in ("benefit", "cost", "attempted", "success"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
+
+
+def pot(**update):
+    return params("moyens").model_copy(update={"benefit_form": "pot", **update})
+
+
+def test_the_moyens_pot_is_the_enhanced_contributions_shared_by_users():
+    """docs/ODD.md 7.9 ('pot' form): per cluster, the benefits add up to e_c · enhancement · contributions."""
+    ctx = context(seed=5)
+    ctx.coop[::3] = False  # a third of the members free-ride
+    result = ORIENTATIONS["moyens"].act(ctx, pot(enhancement=3.0, excludability=0.5))
+    paid = np.bincount(ctx.c, weights=result.cost, minlength=N_CLUSTERS)
+    got = np.bincount(ctx.c, weights=result.benefit, minlength=N_CLUSTERS)
+    assert np.allclose(got, ctx.effectiveness * 3.0 * paid) and (paid > 0).all()
+
+
+def test_excludability_decides_what_free_riders_get_from_the_pot():
+    ctx = context(seed=5)
+    ctx.coop[::3] = False
+    free, contributor = 0, 1  # members 0 and 1 are in cluster 0: one free-rides, the other contributes
+    open_pot = ORIENTATIONS["moyens"].act(ctx, pot(excludability=0.0))
+    assert open_pot.benefit[free] == pytest.approx(open_pot.benefit[contributor]) and open_pot.benefit[free] > 0
+    assert open_pot.cost[free] == 0 < open_pot.cost[contributor]
+    closed = ORIENTATIONS["moyens"].act(ctx, pot(excludability=1.0))
+    assert closed.benefit[free] == 0 < closed.benefit[contributor]
+
+
+def test_the_open_pot_of_equal_firms_is_the_n_person_public_goods_payoff():
+    """Equal firms, no fixed cost, full intensity and effectiveness: each contributor pays c = v · size, and
+    every one of the N users gets F · c · k / N when k of them contribute (Pacheco et al. 2009's payoff)."""
+    ctx = context(seed=2, intensity=1.0)
+    ctx.size[:] = 10.0
+    ctx.effectiveness[:] = 1.0
+    ctx.coop[:] = False
+    ctx.coop[[0, 1, 2, 3]] = True  # k = 4 contributors in cluster 0 (N = 6); none elsewhere
+    f, v = 2.5, 0.3
+    result = ORIENTATIONS["moyens"].act(ctx, pot(enhancement=f, excludability=0.0, pooled_fixed_cost=0.0,
+                                                 pooled_variable_cost=v))
+    c, k, n = v * 10.0, 4, 6
+    assert np.allclose(result.cost[:4], c) and not result.cost[4:].any()
+    assert np.allclose(result.benefit[:n], f * c * k / n) and not result.benefit[n:].any()

@@ -142,7 +142,8 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     Contributors avoid ``e · w · need_cost · L`` of their own need cost (``e`` the coordination
     effectiveness); non-contributing users still get a share ``free_rider_access`` of it at no cost. With
     ``contribution_timing = "sunk"`` the contributors of a failed attempt pay their share of what the solution
-    would have cost them.
+    would have cost them. With ``benefit_form = "pot"`` the benefit is instead a pot, ``e · enhancement`` times
+    the contributions, shared by the users (:func:`_pot`): the public goods game of the literature.
     """
     w = ctx.orient[:, 0].take(ctx.c)
     user = (ctx.need[ctx.f] == ctx.domain[:, 0].take(ctx.c)) & (w > 0)
@@ -158,15 +159,31 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     # who pays: contributors to a solution bought, or (sunk timing) every contributor, bought or not
     paying = contributing if p.contribution_timing == "sunk" else contrib_ok
     contrib_served = size * paying
-    served = _count(ctx, contrib_served + p.free_rider_access * size * free_riding)
+    # the solution serves its contributors and (saving form) free riders' share of their need; a pot is a sum
+    # of contributions, whoever shares it
+    access_served = p.free_rider_access if p.benefit_form == "saving" else 0.0
+    served = _count(ctx, contrib_served + access_served * size * free_riding)
     fixed = p.pooled_fixed_cost if ctx.pooled_relief is None else (1 - ctx.pooled_relief) * p.pooled_fixed_cost
     total_cost = ctx.orient[:, 0] * (fixed + p.pooled_variable_cost * served)
     contrib_size = _count(ctx, contrib_served)
     share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=paying)
     cost = total_cost[ctx.c] * share
+    if p.benefit_form == "pot":
+        return ActionResult(benefit=_pot(ctx, p, cost, contrib_ok, free_riding), cost=cost, attempted=attempted,
+                            success=success)
     access = np.where(contrib_ok, 1.0, np.where(free_riding, p.free_rider_access, 0.0))
     benefit = ctx.effectiveness[ctx.c] * w * p.need_cost_per_employee * size * access
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success)
+
+
+def _pot(ctx: ActionContext, p: Any, cost: np.ndarray, contrib_ok: np.ndarray, free_riding: np.ndarray
+         ) -> np.ndarray:
+    """The Moyens pot: ``e_c · enhancement · Σ contributions`` of a successful cluster, shared equally by its
+    contributing users (weight 1) and free-riding users (weight ``1 − excludability``)."""
+    pot = ctx.effectiveness * p.enhancement * _count(ctx, cost * contrib_ok)
+    weight = np.where(contrib_ok, 1.0, np.where(free_riding, 1.0 - p.excludability, 0.0))
+    total = _count(ctx, weight)
+    return np.divide(pot[ctx.c] * weight, total[ctx.c], out=np.zeros(len(weight)), where=weight > 0)
 
 
 def products_markets_action(ctx: ActionContext, p) -> ActionResult:

@@ -215,6 +215,16 @@ class Moyens(Section):
                                     desc="variable cost of the pooled solution per employee served")
     free_rider_access: float = P(0.5, ge=0.0, le=1.0, unit="share",
                                  desc="share of the benefit a non-contributing member still gets")
+    benefit_form: Literal["saving", "pot"] = P(
+        "saving", unit="-",
+        desc="'saving': each user avoids a share of its own need cost (free riders get free_rider_access of "
+             "it); 'pot': the contributions, multiplied by enhancement, form a pot shared by the users "
+             "(free riders weighted by 1 - excludability), as in public goods games")
+    enhancement: float = P(2.0, ge=0.0, le=1000.0, unit="-",
+                           desc="'pot' form: how many times the contributions the pot is worth")
+    excludability: float = P(1.0, ge=0.0, le=1.0, unit="share",
+                             desc="'pot' form: 1, only contributors share the pot; 0, free-riding users get the "
+                                  "same share as contributors")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=4.0, dispersion=0.4))
     contribution_timing: Literal["refunded", "sunk"] = P(
         "refunded", unit="-",
