@@ -166,3 +166,22 @@ def test_the_open_pot_of_equal_firms_is_the_n_person_public_goods_payoff():
     c, k, n = v * 10.0, 4, 6
     assert np.allclose(result.cost[:4], c) and not result.cost[4:].any()
     assert np.allclose(result.benefit[:n], f * c * k / n) and not result.benefit[n:].any()
+
+
+def test_the_collective_risk_strikes_the_users_of_failed_clusters_only():
+    """docs/ODD.md 7.9: with risk 1, every user of a cluster whose attempt failed loses endowment_at_risk per
+    employee (one draw per failed cluster); clusters that reached critical mass lose nothing."""
+    ctx = context(seed=4)
+    ctx.thresholds[0][:] = 6  # 6 contributing users needed
+    ctx.coop[:6] = False  # cluster 0: no contributor, it fails; the other clusters have 6 and succeed
+    before = ctx.rng.bit_generator.state
+    safe = ORIENTATIONS["moyens"].act(context(seed=4), params("moyens"))
+    struck = ORIENTATIONS["moyens"].act(ctx, params("moyens").model_copy(update={"risk": 1.0,
+                                                                                 "endowment_at_risk": 0.5}))
+    assert list(struck.success) == [False, True, True, True]
+    assert np.allclose(struck.cost[:6], 0.5 * ctx.size[:6])
+    assert np.array_equal(struck.cost[6:], safe.cost[6:]) and np.array_equal(struck.benefit[6:], safe.benefit[6:])
+    drawn = np.random.default_rng()
+    drawn.bit_generator.state = before
+    drawn.random(1)  # one draw: one failed cluster
+    assert ctx.rng.bit_generator.state == drawn.bit_generator.state

@@ -143,7 +143,10 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     effectiveness); non-contributing users still get a share ``free_rider_access`` of it at no cost. With
     ``contribution_timing = "sunk"`` the contributors of a failed attempt pay their share of what the solution
     would have cost them. With ``benefit_form = "pot"`` the benefit is instead a pot, ``e · enhancement`` times
-    the contributions, shared by the users (:func:`_pot`): the public goods game of the literature.
+    the contributions, shared by the users (:func:`_pot`): the public goods game of the literature. With a
+    collective ``risk`` (> 0), the users of a cluster whose attempt fails lose ``endowment_at_risk`` per
+    employee with that probability (:func:`_collective_loss`; the only draw of this action, made only then).
+    The pot is made of the contributions only, not of the losses.
     """
     w = ctx.orient[:, 0].take(ctx.c)
     user = (ctx.need[ctx.f] == ctx.domain[:, 0].take(ctx.c)) & (w > 0)
@@ -168,12 +171,23 @@ def moyens_action(ctx: ActionContext, p) -> ActionResult:
     contrib_size = _count(ctx, contrib_served)
     share = np.divide(size, contrib_size[ctx.c], out=np.zeros(len(size)), where=paying)
     cost = total_cost[ctx.c] * share
+    if p.risk > 0 and p.endowment_at_risk > 0:
+        cost = cost + _collective_loss(ctx, p, user, attempted & ~success)
     if p.benefit_form == "pot":
         return ActionResult(benefit=_pot(ctx, p, cost, contrib_ok, free_riding), cost=cost, attempted=attempted,
                             success=success)
     access = np.where(contrib_ok, 1.0, np.where(free_riding, p.free_rider_access, 0.0))
     benefit = ctx.effectiveness[ctx.c] * w * p.need_cost_per_employee * size * access
     return ActionResult(benefit=benefit, cost=cost, attempted=attempted, success=success)
+
+
+def _collective_loss(ctx: ActionContext, p: Any, user: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """The collective risk: each cluster whose attempt failed is struck with probability ``risk`` (one draw per
+    failed cluster, in cluster order); every user of a struck cluster loses ``endowment_at_risk · size``."""
+    struck = np.zeros(ctx.n_clusters, dtype=bool)
+    rows = failed.nonzero()[0]
+    struck[rows] = ctx.rng.random(len(rows)) < p.risk
+    return np.where(user & struck[ctx.c], p.endowment_at_risk * ctx.size[ctx.f], 0.0)
 
 
 def _pot(ctx: ActionContext, p: Any, cost: np.ndarray, contrib_ok: np.ndarray, free_riding: np.ndarray
@@ -268,7 +282,8 @@ class Orientation:
 
 
 class Moyens(Orientation):
-    """Pooled solutions to common needs (:func:`moyens_action`)."""
+    """Pooled solutions to common needs (:func:`moyens_action`). It draws from the generator only under a
+    collective risk (``risk > 0``), which the default scenario has not: ``draws`` says what the default does."""
 
     name, label, column, draws = "moyens", "Moyens", 0, False
 

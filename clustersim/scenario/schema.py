@@ -225,6 +225,11 @@ class Moyens(Section):
     excludability: float = P(1.0, ge=0.0, le=1.0, unit="share",
                              desc="'pot' form: 1, only contributors share the pot; 0, free-riding users get the "
                                   "same share as contributors")
+    risk: float = P(0.0, ge=0.0, le=1.0, unit="probability",
+                    desc="collective risk: chance that the users of a cluster whose attempt fails critical mass "
+                         "lose endowment_at_risk (one draw per such cluster and quarter; 0: no risk, no draw)")
+    endowment_at_risk: float = P(0.0, ge=0.0, le=100_000.0, unit="k€/employee",
+                                 desc="what each user loses, per employee, when the collective risk strikes")
     critical_mass: CriticalMass = Field(default_factory=lambda: CriticalMass(median=4.0, dispersion=0.4))
     contribution_timing: Literal["refunded", "sunk"] = P(
         "refunded", unit="-",
