@@ -118,6 +118,7 @@ class FirmTable(Table):
     died: np.ndarray = col(np.int64)
     cohort0: np.ndarray = col(bool)  # present at the start
     n_memberships: np.ndarray = col(np.int64)
+    participation: np.ndarray = col(np.int64)  # members a cluster must have before this firm joins it (7.19)
     # last quarter's accounts (k€/quarter)
     revenue: np.ndarray = col(np.float64)
     export_revenue: np.ndarray = col(np.float64)

@@ -324,6 +324,25 @@ class Links(Section):
                                    "unit of horizontal-link intensity (spillovers, also to non-members)")
 
 
+class Participation(Section):
+    """Per-firm participation thresholds (Granovetter 1978): a firm joins a cluster only if at least its own
+    threshold of members are in it already; drawn for each firm when it is created."""
+
+    kind: Literal["none", "normal", "uniform"] = P(
+        "none", unit="-", desc="how thresholds are drawn: 'none' (every threshold 0: the rule is off, nothing is "
+                               "drawn), 'normal' (rounded, floored at 0) or 'uniform' (integers low..high)")
+    mean: float = P(0.0, ge=0.0, le=200_000.0, unit="members", desc="'normal': mean threshold")
+    sd: float = P(0.0, ge=0.0, le=200_000.0, unit="members", desc="'normal': standard deviation of thresholds")
+    low: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': smallest threshold")
+    high: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': largest threshold (>= low)")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> Participation:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
 class Clusters(Section):
     """Formation, membership, coordination and life cycle of clusters."""
 
@@ -388,6 +407,7 @@ class Clusters(Section):
     growth_threshold: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                 desc="membership trend above which a cluster is growing, below minus which "
                                      "declining")
+    participation: Participation = Field(default_factory=Participation)
 
 
 class Demography(Section):

@@ -59,7 +59,8 @@ def leave(m: ClusterModel) -> None:
 def join(m: ClusterModel) -> None:
     """Joining (ODD 7.19): firms with a free membership slot hear of clusters from their link partners and
     through awareness; each judges a cluster it is not (and was not just) a member of, and joins when its
-    noisy expected net benefit clears the join threshold and its interest the attraction threshold; at most
+    noisy expected net benefit clears the join threshold, its interest the attraction threshold and the
+    cluster's members its participation threshold (0 unless ``clusters.participation`` draws them); at most
     one join per firm and quarter, within each cluster's capacity, in random order."""
     F = m.firms
     live = m.live_clusters
@@ -74,7 +75,9 @@ def join(m: ClusterModel) -> None:
     cf, cc = found
     p = m.p.clusters
     fit, expected = expected_net_benefit(m, cf, cc, noise=True)
-    want = (expected > p.join_threshold) & (fit >= p.attraction_threshold)
+    # Granovetter's rule, one term of the decision: at least the firm's own threshold of members are in already
+    enough = m.clusters.size[cc] >= F.participation[cf]
+    want = (expected > p.join_threshold) & (fit >= p.attraction_threshold) & enough
     admit(m, cf[want], cc[want], expected[want])
 
 

@@ -36,10 +36,22 @@ def new_firm_rows(m: ClusterModel, k: int, sector, chain, size, prod, cap, coop,
     F.born[rows] = m.now
     F.died[rows] = -1
     F.cohort0[rows] = cohort0
+    F.participation[rows] = participation_thresholds(m, k)
     if m.agent_views:
         for r in rows.tolist():
             m.firm_agents[r] = Firm(m, r)
     return rows
+
+
+def participation_thresholds(m: ClusterModel, k: int) -> np.ndarray:
+    """Participation thresholds of ``k`` new firms (``clusters.participation``; ODD 7.19): 0 without drawing
+    when the rule is off, else drawn from the model's generator."""
+    spec = m.p.clusters.participation
+    if spec.kind == "normal":
+        return np.maximum(0, np.rint(spec.mean + spec.sd * m.rng.standard_normal(k))).astype(np.int64)
+    if spec.kind == "uniform":
+        return m.rng.integers(spec.low, spec.high + 1, size=k)
+    return np.zeros(k, dtype=np.int64)
 
 
 def draw_capabilities(m: ClusterModel, sectors: np.ndarray) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""Per-firm participation thresholds (Granovetter 1978; docs/ODD.md 7.19), in isolation: a firm with threshold
+k joins a cluster only when at least k members are in it already; the thresholds are drawn as the scenario
+says, and with the rule off (the default) nothing is drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import add_cluster, quiet_model
+
+from clustersim.model.mechanisms import membership
+
+OPEN = {"clusters.awareness_probability": 1.0, "clusters.join_threshold": -1000.0,
+        "clusters.attraction_threshold": 0.0}
+
+
+def _joins(params: dict, monkeypatch) -> list[tuple[int, int]]:
+    """One quarter's joining in a quiet region with a 3-member and a 6-member cluster, where every firm hears
+    of a cluster and would join on benefit alone: (cluster size before, firm threshold) of each join."""
+    m = quiet_model(60, seed=3, params={**OPEN, **params})
+    add_cluster(m, [0, 1, 2])
+    add_cluster(m, [3, 4, 5, 6, 7, 8])
+    seen: list[tuple[int, int]] = []
+    real = membership.admit
+
+    def record(model, firms, clusters, expected):
+        seen.extend(zip(model.clusters.size[clusters].tolist(), model.firms.participation[firms].tolist(),
+                        strict=True))
+        return real(model, firms, clusters, expected)
+
+    monkeypatch.setattr(membership, "admit", record)
+    membership.join(m)
+    return seen
+
+
+def test_a_firm_with_threshold_k_joins_only_when_k_are_in(monkeypatch):
+    off = _joins({}, monkeypatch)
+    assert {size for size, _ in off} == {3, 6}  # without the rule both clusters get new members
+    on = _joins({"clusters.participation.kind": "uniform", "clusters.participation.high": 5,
+                 "clusters.participation.low": 5}, monkeypatch)
+    assert on and all(size >= threshold == 5 for size, threshold in on)
+    assert {size for size, _ in on} == {6}
+
+
+def test_thresholds_are_drawn_as_the_scenario_says():
+    m = quiet_model(400, seed=1, params={"clusters.participation.kind": "normal", "clusters.participation.mean": 4.0,
+                                         "clusters.participation.sd": 2.0})
+    th = m.firms.participation[: m.firms.n]
+    assert th.min() >= 0 and th.mean() == pytest.approx(4.0, abs=0.4) and th.std() == pytest.approx(2.0, abs=0.4)
+    u = quiet_model(400, seed=1, params={"clusters.participation.kind": "uniform", "clusters.participation.high": 4,
+                                         "clusters.participation.low": 2})
+    assert set(np.unique(u.firms.participation[: u.firms.n]).tolist()) == {2, 3, 4}
+
+
+def test_with_the_rule_off_every_threshold_is_zero_and_nothing_is_drawn():
+    a = quiet_model(50, seed=9)
+    assert not a.firms.participation[: a.firms.n].any()
+    b = quiet_model(50, seed=9, params={"clusters.participation.mean": 7.0})  # 'none' ignores the others
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
