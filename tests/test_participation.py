@@ -57,3 +57,24 @@ def test_with_the_rule_off_every_threshold_is_zero_and_nothing_is_drawn():
     assert not a.firms.participation[: a.firms.n].any()
     b = quiet_model(50, seed=9, params={"clusters.participation.mean": 7.0})  # 'none' ignores the others
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
+def test_a_firm_with_threshold_k_contributes_only_if_k_contributed_last_quarter():
+    """docs/ODD.md 7.6/7.19: with everybody fully willing, the members whose threshold exceeds the cluster's
+    contributors of last quarter do not contribute; the rule off, all do; 'join' alone leaves contributing
+    alone."""
+    from clustersim.model.mechanisms import actions
+
+    willing = {"firms.cooperativeness_mean": 1.0, "firms.cooperativeness_sd": 0.0,
+               "trust.cooperation_weight": 0.0, "clusters.alignment_weight": 0.0}
+    for applies_to, expect_rule in (("both", True), ("contribute", True), ("join", False)):
+        m = quiet_model(30, seed=2, params={**willing, "clusters.participation.kind": "uniform",
+                                            "clusters.participation.high": 3,
+                                            "clusters.participation.applies_to": applies_to})
+        cl = add_cluster(m, list(range(8)))
+        m.firms.participation[:8] = [0, 1, 2, 3, 0, 1, 2, 3]
+        m.clusters.contributors[cl] = 2
+        f, c = m.memberships.firm, m.memberships.cluster
+        coop, _ = actions.willingness(m, f, c)
+        got = dict(zip(f.tolist(), coop.tolist(), strict=True))
+        assert [got[i] for i in range(8)] == ([True, True, True, False] * 2 if expect_rule else [True] * 8)

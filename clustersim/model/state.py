@@ -140,6 +140,7 @@ class ClusterTable(Table):
     born: np.ndarray = col(np.int64)
     died: np.ndarray = col(np.int64)
     size: np.ndarray = col(np.int64)  # members now (kept incrementally; checked against memberships)
+    contributors: np.ndarray = col(np.int64)  # members who contributed last quarter (7.6)
     peak_size: np.ndarray = col(np.int64)
     orient: np.ndarray = col(np.float64, 3)  # intensity of Moyens, Produits/Marchés, Club de travail in [0, 1]
     domain: np.ndarray = col(np.int64, 3)  # domain of each orientation's collective action

@@ -326,7 +326,8 @@ class Links(Section):
 
 class Participation(Section):
     """Per-firm participation thresholds (Granovetter 1978): a firm joins a cluster only if at least its own
-    threshold of members are in it already; drawn for each firm when it is created."""
+    threshold of members are in it already, and contributes only if at least that many contributed last
+    quarter; drawn for each firm when it is created."""
 
     kind: Literal["none", "normal", "uniform"] = P(
         "none", unit="-", desc="how thresholds are drawn: 'none' (every threshold 0: the rule is off, nothing is "
@@ -335,6 +336,9 @@ class Participation(Section):
     sd: float = P(0.0, ge=0.0, le=200_000.0, unit="members", desc="'normal': standard deviation of thresholds")
     low: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': smallest threshold")
     high: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': largest threshold (>= low)")
+    applies_to: Literal["both", "join", "contribute"] = P(
+        "both", unit="-", desc="the decisions the threshold enters: joining (members already in the cluster), "
+                               "contributing (contributors in the cluster last quarter), or both")
 
     @model_validator(mode="after")
     def _low_below_high(self) -> Participation:

@@ -99,12 +99,17 @@ def coordination(m: ClusterModel, size_c: np.ndarray) -> np.ndarray:
 
 def willingness(m: ClusterModel, f: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Who contributes this quarter (ODD 7.6): own cooperativeness, trust in co-members and alignment with the
-    vision set each member's probability. Returns (contributes, alignment) per membership."""
+    vision set each member's probability; a participation threshold (7.19), where the scenario draws them, also
+    asks that at least that many members of the cluster contributed last quarter. Returns (contributes,
+    alignment) per membership."""
     p, mem = m.p, m.memberships
     align = alignment(m, f, c)
     will = (m.firms.coop[f] + p.trust.cooperation_weight * (mem.trust - p.trust.initial)
             + p.clusters.alignment_weight * (align - p.clusters.neutral_alignment))
     coop = m.rng.random(len(f)) < will.clip(0.0, 1.0)
+    rule = p.clusters.participation
+    if rule.kind != "none" and rule.applies_to != "join":  # Granovetter's term: enough contributed last quarter
+        coop &= m.clusters.contributors[c] >= m.firms.participation[f]
     if m.observing:
         m.step_stats.cooperation_rate = np.count_nonzero(coop) / len(coop)  # = coop.mean()
     return coop, align
@@ -146,6 +151,7 @@ def member_actions(m: ClusterModel) -> MemberFlows:
     fees = np.bincount(f, minlength=F.n) * fee
     eff = coordination(m, size_c)
     coop, align = willingness(m, f, c)
+    C.contributors[:nc] = np.bincount(c, weights=coop, minlength=nc)  # what next quarter's thresholds read
     # meetings: each member works with a few co-members; trust before the meeting conditions learning
     li, lj = segment_pick(m.rng, c, nc, p.trust.partners_observed)
     f_li, f_lj = f[li], f[lj]

@@ -76,7 +76,7 @@ def join(m: ClusterModel) -> None:
     p = m.p.clusters
     fit, expected = expected_net_benefit(m, cf, cc, noise=True)
     # Granovetter's rule, one term of the decision: at least the firm's own threshold of members are in already
-    enough = m.clusters.size[cc] >= F.participation[cf]
+    enough = (m.clusters.size[cc] >= F.participation[cf]) if p.participation.applies_to != "contribute" else True
     want = (expected > p.join_threshold) & (fit >= p.attraction_threshold) & enough
     admit(m, cf[want], cc[want], expected[want])
 
