@@ -178,6 +178,20 @@ class Learning(Section):
     payoff_signal_scale: float = P(1.0, ge=0.001, le=1e6, unit="k€/quarter",
                                    desc="payoff difference between cooperators and free-riders that, added "
                                         "to their payoffs' size, scales the learning signal")
+    cooperativeness_rule: Literal["cluster_comparison", "imitation"] = P(
+        "cluster_comparison", unit="-",
+        desc="how cooperativeness is learnt: 'cluster_comparison', members move together towards what paid "
+             "better in their cluster; 'imitation', each member firm copies another member firm (of any "
+             "cluster) by the pairwise-comparison (Fermi) rule, with exploration")
+    selection_intensity: float = P(1.0, ge=0.0, le=1000.0, unit="1/(k€/quarter)",
+                                   desc="'imitation': beta of the Fermi rule (0: imitation at random, large: "
+                                        "copy whoever earned more)")
+    imitation_probability: float = P(1.0, ge=0.0, le=1.0, unit="1/quarter",
+                                     desc="'imitation': chance that a member firm revises its cooperativeness "
+                                          "in a quarter")
+    exploration: float = P(0.01, ge=0.0, le=1.0, unit="1/revision",
+                           desc="'imitation': chance that a revising firm instead draws a new cooperativeness "
+                                "uniformly in [0, 1] (mutation)")
     information_noise: float = P(0.3, ge=0.0, le=5.0, unit="relative",
                                  desc="noise on a firm's estimate of a cluster's benefit (bounded information)")
     valuation_horizon: float = P(4.0, ge=0.0, le=400.0, unit="quarters",

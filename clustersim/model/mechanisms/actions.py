@@ -316,8 +316,38 @@ def leakage(m: ClusterModel, f, c, nc, gain, participant, cv):
     return leak_gain, leak_cost
 
 
+def fermi_imitation(rng: np.random.Generator, strategy: np.ndarray, payoff: np.ndarray, beta: float,
+                    revise: float, explore: float) -> np.ndarray:
+    """One round of pairwise-comparison learning (Traulsen, Nowak & Pacheco 2006) among ``len(strategy)``
+    players: each revises with probability ``revise``; a reviser explores with probability ``explore`` (a new
+    strategy drawn uniformly in [0, 1]) or else picks another player j uniformly and adopts j's strategy with
+    probability ``1 / (1 + exp(−beta · (payoff_j − payoff_i)))``. Returns the new strategies (a copy). Its
+    large-population, weak-selection limit is the replicator dynamics."""
+    n = len(strategy)
+    out = strategy.copy()
+    if n < 2:
+        return out
+    who = (rng.random(n) < revise).nonzero()[0]
+    other = rng.integers(0, n - 1, len(who))
+    other += other >= who  # uniform over the others
+    gain = payoff[other] - payoff[who]
+    adopt = rng.random(len(who)) < 0.5 * (1.0 + np.tanh(0.5 * beta * gain))  # = the logistic, overflow-free
+    explores = rng.random(len(who)) < explore
+    fresh = rng.random(len(who))
+    out[who] = np.where(explores, fresh, np.where(adopt, strategy[other], strategy[who]))
+    return out
+
+
 def learn_cooperativeness(m: ClusterModel, f, c, nc, coop, payoff) -> None:
-    """Members shift towards the behaviour that paid better in their cluster this quarter."""
+    """Members shift towards the behaviour that paid better in their cluster this quarter (or, with
+    ``learning.cooperativeness_rule = imitation``, imitate other member firms: :func:`fermi_imitation`)."""
+    lp = m.p.learning
+    if lp.cooperativeness_rule == "imitation":
+        firms = np.unique(f)  # member firms; a firm's payoff is the sum over its memberships
+        total = np.bincount(f, weights=payoff, minlength=m.firms.n)[firms]
+        m.firms.coop[firms] = fermi_imitation(m.rng, m.firms.coop[firms], total, lp.selection_intensity,
+                                              lp.imitation_probability, lp.exploration)
+        return
     defect = ~coop
     n_c = np.bincount(c, weights=coop.astype(np.float64), minlength=nc)
     n_d = np.bincount(c, weights=defect.astype(np.float64), minlength=nc)
