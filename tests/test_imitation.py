@@ -54,3 +54,15 @@ def test_in_the_model_member_firms_copy_each_others_cooperativeness():
     assert not np.array_equal(after[members], before[members])  # and some did copy
     outside = np.setdiff1d(np.arange(m.firms.n), members)
     assert np.array_equal(after[outside], before[outside])
+
+
+def test_binary_cooperativeness_is_a_pure_strategy_and_stays_one():
+    """firms.cooperativeness_kind = binary (docs/ODD.md 5, 7.15): every firm starts at 0 or 1, a share
+    cooperativeness_mean at 1; exploration under imitation draws 0 or 1, never in between."""
+    m = quiet_model(4000, seed=6, params={"firms.cooperativeness_kind": "binary", "firms.cooperativeness_mean": 0.3})
+    coop = m.firms.coop[: m.firms.n]
+    assert set(np.unique(coop).tolist()) == {0.0, 1.0}
+    assert coop.mean() == pytest.approx(0.3, abs=5 * math.sqrt(0.21 / 4000))
+    explored = fermi_imitation(np.random.default_rng(2), coop, np.zeros(len(coop)), 1.0, 1.0, 1.0, binary=True)
+    assert set(np.unique(explored).tolist()) == {0.0, 1.0}
+    assert explored.mean() == pytest.approx(0.5, abs=5 * math.sqrt(0.25 / len(coop)))

@@ -146,6 +146,11 @@ class Firms(Section):
     cooperativeness_mean: float = P(0.55, ge=0.0, le=1.0, unit="probability",
                                     desc="mean initial propensity to contribute to collective actions")
     cooperativeness_sd: float = P(0.15, ge=0.0, le=1.0, unit="probability", desc="its standard deviation")
+    cooperativeness_kind: Literal["continuous", "binary"] = P(
+        "continuous", unit="-",
+        desc="'continuous': a propensity drawn around cooperativeness_mean (sd cooperativeness_sd); 'binary': "
+             "pure strategies, 1 with probability cooperativeness_mean and 0 otherwise (as in evolutionary "
+             "game theory; imitation's exploration then draws 0 or 1)")
     outside_investor_share: float = P(0.05, ge=0.0, le=1.0, unit="share",
                                       desc="share of initial firms owned by outside investors")
     exit_patience: int = P(6, ge=1, le=400, unit="quarters",

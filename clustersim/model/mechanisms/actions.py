@@ -317,12 +317,13 @@ def leakage(m: ClusterModel, f, c, nc, gain, participant, cv):
 
 
 def fermi_imitation(rng: np.random.Generator, strategy: np.ndarray, payoff: np.ndarray, beta: float,
-                    revise: float, explore: float) -> np.ndarray:
+                    revise: float, explore: float, binary: bool = False) -> np.ndarray:
     """One round of pairwise-comparison learning (Traulsen, Nowak & Pacheco 2006) among ``len(strategy)``
     players: each revises with probability ``revise``; a reviser explores with probability ``explore`` (a new
     strategy drawn uniformly in [0, 1]) or else picks another player j uniformly and adopts j's strategy with
     probability ``1 / (1 + exp(−beta · (payoff_j − payoff_i)))``. Returns the new strategies (a copy). Its
-    large-population, weak-selection limit is the replicator dynamics."""
+    large-population, weak-selection limit is the replicator dynamics. With ``binary`` strategies (0 or 1)
+    exploration draws 0 or 1 with equal chances (the same one draw per reviser)."""
     n = len(strategy)
     out = strategy.copy()
     if n < 2:
@@ -334,6 +335,8 @@ def fermi_imitation(rng: np.random.Generator, strategy: np.ndarray, payoff: np.n
     adopt = rng.random(len(who)) < 0.5 * (1.0 + np.tanh(0.5 * beta * gain))  # = the logistic, overflow-free
     explores = rng.random(len(who)) < explore
     fresh = rng.random(len(who))
+    if binary:
+        fresh = (fresh < 0.5).astype(np.float64)
     out[who] = np.where(explores, fresh, np.where(adopt, strategy[other], strategy[who]))
     return out
 
@@ -346,7 +349,8 @@ def learn_cooperativeness(m: ClusterModel, f, c, nc, coop, payoff) -> None:
         firms = np.unique(f)  # member firms; a firm's payoff is the sum over its memberships
         total = np.bincount(f, weights=payoff, minlength=m.firms.n)[firms]
         m.firms.coop[firms] = fermi_imitation(m.rng, m.firms.coop[firms], total, lp.selection_intensity,
-                                              lp.imitation_probability, lp.exploration)
+                                              lp.imitation_probability, lp.exploration,
+                                              binary=m.p.firms.cooperativeness_kind == "binary")
         return
     defect = ~coop
     n_c = np.bincount(c, weights=coop.astype(np.float64), minlength=nc)

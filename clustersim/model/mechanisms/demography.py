@@ -11,7 +11,7 @@ import numpy as np
 
 from clustersim.model.mechanisms.decisions import expected_net_benefit
 from clustersim.model.mechanisms.membership import add_memberships, remove_memberships
-from clustersim.model.mechanisms.population import new_firm_rows
+from clustersim.model.mechanisms.population import draw_cooperativeness, new_firm_rows
 
 if TYPE_CHECKING:
     from clustersim.model.model import ClusterModel
@@ -83,7 +83,7 @@ def startups(m: ClusterModel) -> None:
     parent = top[m.rng.integers(0, len(top), n_start)]
     noise = d.startup_capability_noise * m.rng.standard_normal((n_start, m.K))
     cap = (F.cap.take(parent, axis=0) * (1 + noise)).clip(0, 1)
-    coop = (fm.cooperativeness_mean + fm.cooperativeness_sd * m.rng.standard_normal(n_start)).clip(0, 1)
+    coop = draw_cooperativeness(m, n_start)
     capital = np.full(n_start, d.startup_size * fm.initial_capital_per_employee)
     new = new_firm_rows(m, n_start, F.sector[parent], F.chain[parent], np.full(n_start, d.startup_size),
                         d.startup_productivity * F.prod[parent], cap, coop, np.zeros(n_start, bool), capital)
@@ -113,7 +113,7 @@ def investors(m: ClusterModel) -> None:
         cap = np.clip(m.clusters.vision[target]
                       + d.investor_capability_noise * m.rng.standard_normal(m.K), 0, 1)[None, :]
         capital = np.array([d.investor_size * fm.initial_capital_per_employee])
-        coop = np.clip(fm.cooperativeness_mean + fm.cooperativeness_sd * m.rng.standard_normal(1), 0, 1)
+        coop = draw_cooperativeness(m, 1)
         new = new_firm_rows(m, 1, sector, int(m.rng.integers(0, p.region.n_chain_positions)),
                             np.array([d.investor_size]), np.array([d.investor_productivity * m.frontier]),
                             cap, coop, np.array([True]), capital)

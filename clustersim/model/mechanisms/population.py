@@ -43,6 +43,15 @@ def new_firm_rows(m: ClusterModel, k: int, sector, chain, size, prod, cap, coop,
     return rows
 
 
+def draw_cooperativeness(m: ClusterModel, k: int) -> np.ndarray:
+    """Cooperativeness of ``k`` new firms (``firms.cooperativeness_*``): ``clip(mean + sd · z, 0, 1)``, or, for
+    pure strategies (``binary``), 1 with probability ``mean`` and 0 otherwise."""
+    f = m.p.firms
+    if f.cooperativeness_kind == "binary":
+        return (m.rng.random(k) < f.cooperativeness_mean).astype(np.float64)
+    return np.clip(f.cooperativeness_mean + f.cooperativeness_sd * m.rng.standard_normal(k), 0, 1)
+
+
 def participation_thresholds(m: ClusterModel, k: int) -> np.ndarray:
     """Participation thresholds of ``k`` new firms (``clusters.participation``; ODD 7.19): 0 without drawing
     when the rule is off, else drawn from the model's generator."""
@@ -76,7 +85,7 @@ def init_firms(m: ClusterModel, n: int) -> None:
     size = np.maximum(1.0, f.size_median * np.exp(f.size_dispersion * m.rng.standard_normal(n)))
     prod = f.productivity_median * np.exp(f.productivity_dispersion * m.rng.standard_normal(n))
     cap = draw_capabilities(m, sectors)
-    coop = np.clip(f.cooperativeness_mean + f.cooperativeness_sd * m.rng.standard_normal(n), 0, 1)
+    coop = draw_cooperativeness(m, n)
     outside = m.rng.random(n) < f.outside_investor_share
     capital = f.initial_capital_per_employee * size
     new_firm_rows(m, n, sectors, chain, size, prod, cap, coop, outside, capital, cohort0=True)
