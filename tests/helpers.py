@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +76,34 @@ def add_cluster(model: ClusterModel, members) -> int:
     members = [int(x) for x in members]
     return model.create_cluster(members[0], np.array(members[1:], dtype=np.int64),
                                  np.ones((len(members) - 1, 3)), purpose=0)
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, worker_args: list[str], env: dict[str, str]) -> Iterator[dict]:
+    """A `dask scheduler` and two single-threaded `dask worker` processes (``worker_args`` added) on loopback,
+    each in its own session, logging to ``folder/dask.log``; yields {address, workers, env} and kills them
+    all at the end. ``env`` is the processes' environment."""
+    import distributed
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    logs = open(folder / "dask.log", "w")  # noqa: SIM115 - closed below
+    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                             env=env, stdout=logs, stderr=subprocess.STDOUT, start_new_session=True)
+    address = f"tcp://127.0.0.1:{port}"
+    workers = [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--host",
+                                 "127.0.0.1", *worker_args], env=env, stdout=logs, stderr=subprocess.STDOUT,
+                                start_new_session=True) for _ in range(2)]
+    try:
+        client = distributed.Client(address, timeout="60s")
+        client.wait_for_workers(2, timeout=60)
+        client.close()
+        yield {"address": address, "workers": workers, "env": env}
+    finally:
+        for p in [*workers, sched]:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        logs.close()

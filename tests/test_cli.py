@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -225,6 +226,7 @@ def test_template_round_trips(tmp_path, capsys):
 
 
 def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_file, monkeypatch, capsys):
+    import clustersim.experiment.sweep as sweep_module
     import clustersim.model.model as model_module
 
     real = model_module.ClusterModel
@@ -243,6 +245,9 @@ def test_failed_replication_is_recorded_and_exit_code_is_1(tmp_path, scenario_fi
         return m
 
     monkeypatch.setattr(model_module, "ClusterModel", make)
+    # the replications in this process, where the patch is (a contained worker started from a fork server, as
+    # in a process with threads, would not see it)
+    monkeypatch.setattr(sweep_module, "LocalExecutor", functools.partial(sweep_module.LocalExecutor, contained=False))
     out = tmp_path / "res"
     assert main(["run", str(scenario_file), *SMALL, "--out", str(out), "--no-figures"]) == 1
     err = capsys.readouterr().err

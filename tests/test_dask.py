@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,11 +15,12 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from helpers import dask_cluster  # noqa: E402
+
 from clustersim.app.cli import main  # noqa: E402
 from clustersim.experiment.store import RunStore  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
-DASK = str(Path(sys.executable).with_name("dask"))
 
 EXPERIMENT = """\
 name: dask_check
@@ -35,34 +35,13 @@ chunk_size: 2
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def cluster(tmp_path):
     """A scheduler and two single-threaded workers, each its own process, on loopback only."""
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
            "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    logs = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - closed below
-    sched = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                             env=env, stdout=logs, stderr=subprocess.STDOUT, start_new_session=True)
-    address = f"tcp://127.0.0.1:{port}"
-    workers = [subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                 "--host", "127.0.0.1"], env=env, stdout=logs, stderr=subprocess.STDOUT,
-                                start_new_session=True) for _ in range(2)]
-    client = distributed.Client(address, timeout="60s")
-    client.wait_for_workers(2, timeout=60)
-    client.close()
-    yield {"address": address, "workers": workers, "env": env}
-    for p in [*workers, sched]:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-    logs.close()
+    with dask_cluster(tmp_path, ["--no-nanny"], env) as running:
+        yield running
 
 
 def _outputs(folder: Path) -> pd.DataFrame:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import dask_cluster
 
 from clustersim.app.cli import main
 from clustersim.experiment.evaluate import failure_cause
@@ -107,40 +107,16 @@ def test_a_plugin_exiting_in_a_one_worker_sweep_does_not_take_the_sweep_with_it(
     assert "4 ok, 2 failed" in done.stdout and "Traceback" not in done.stderr, (done.stdout, done.stderr)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def nanny_cluster(tmp_path):
     """A scheduler and two nanny-managed single-threaded workers with a 400 MB memory limit, each its own
     process on loopback; a task is given up after killing 2 workers (allowed-failures 1: Dask's default is 3,
     which only makes the test slower)."""
-    distributed = pytest.importorskip("distributed")
-    dask = str(Path(sys.executable).with_name("dask"))
-    port = _free_port()
+    pytest.importorskip("distributed")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
-    logs = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - closed below
-    sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                             env=env, stdout=logs, stderr=subprocess.STDOUT, start_new_session=True)
-    address = f"tcp://127.0.0.1:{port}"
-    workers = [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--memory-limit", "400MB",
-                                 "--no-dashboard", "--host", "127.0.0.1"], env=env, stdout=logs,
-                                stderr=subprocess.STDOUT, start_new_session=True) for _ in range(2)]
-    client = distributed.Client(address, timeout="60s")
-    client.wait_for_workers(2, timeout=60)
-    client.close()
-    yield address
-    for p in [*workers, sched]:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-    logs.close()
+    with dask_cluster(tmp_path, ["--memory-limit", "400MB"], env) as running:
+        yield running["address"]
 
 
 def test_dask_contains_every_fault_through_its_own_mechanisms(tmp_path, monkeypatch, capsys, nanny_cluster):

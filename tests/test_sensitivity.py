@@ -874,7 +874,8 @@ def test_builtin_model_point_is_validated_once_for_all_its_runs(tmp_path):
     with mock.patch.object(Scenario, "model_validate", side_effect=counted):
         study = resolve_study(_builtin(chunk_size=1, factors={names[0]: [0.1, 0.5], names[1]: [0.5, 4.0]}), "<test>")
         at_load = len(seen)
-        report, _ = run_sensitivity(study, tmp_path / "out", executor=LocalExecutor(1))
+        # the runs in this process (not contained in a worker), so that a validation by a run would be counted
+        report, _ = run_sensitivity(study, tmp_path / "out", executor=LocalExecutor(1, contained=False))
     assert report.ok == 2 * len(study.sample) == 18 and not report.failed
     assert at_load == 3
     assert Counter(seen[at_load:]) == Counter(map(tuple, study.experiment.points[names].itertuples(index=False)))

@@ -94,7 +94,8 @@ def test_a_point_is_validated_once_when_the_file_is_read_and_never_by_its_runs(t
     with mock.patch.object(Scenario, "model_validate", side_effect=counted):
         exp = load_experiment(exp_file)
         at_load = len(seen)
-        report = run_sweep(exp, tmp_path / "out", executor=LocalExecutor(1))
+        # the runs in this process (not contained in a worker), so that a validation by a run would be counted
+        report = run_sweep(exp, tmp_path / "out", executor=LocalExecutor(1, contained=False))
     assert report.ok == 8 and not report.failed
     assert at_load == len(seen) == 1 + 4  # the base, then each point: nothing while the 8 runs ran
     assert Counter(seen[1:]) == Counter(map(tuple, exp.points[["clusters.membership_fee", "trust.loss_rate"]]

@@ -303,12 +303,17 @@ def _check_executor_options(args: argparse.Namespace, name: str) -> bool:
     if args.workers is not None and not 1 <= args.workers <= 4096:
         print(f"{name}: --workers: {args.workers} is out of range (allowed: >= 1 and <= 4096)", file=sys.stderr)
         return False
-    for flag, value, low, high in (("--timeout", args.timeout_s, 0, 7 * 86_400),
-                                   ("--memory-limit", args.memory_mb, 16, 2**24)):
-        if value is not None and not (low < value <= high if flag == "--timeout" else low <= value <= high):
-            relation = "> 0" if flag == "--timeout" else f">= {low}"
-            print(f"{name}: {flag}: {value:g} is out of range (allowed: {relation} and <= {high:,})", file=sys.stderr)
-            return False
+    from clustersim.experiment.spec import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
+
+    bad = []
+    if args.timeout_s is not None and not 0 < args.timeout_s <= TIMEOUT_MAX_S:
+        bad.append(f"--timeout: {args.timeout_s:g} is out of range (allowed: > 0 and <= {TIMEOUT_MAX_S:,})")
+    if args.memory_mb is not None and not MEMORY_MIN_MB <= args.memory_mb <= MEMORY_MAX_MB:
+        bad.append(f"--memory-limit: {args.memory_mb:g} is out of range (allowed: >= {MEMORY_MIN_MB} and "
+                   f"<= {MEMORY_MAX_MB:,})")
+    if bad:
+        print("\n".join(f"{name}: {b}" for b in bad), file=sys.stderr)
+        return False
     if not 0 < args.connect_timeout <= 3600:
         print(f"{name}: --connect-timeout: {args.connect_timeout:g} is out of range (allowed: > 0 and <= 3600 "
               "seconds)", file=sys.stderr)

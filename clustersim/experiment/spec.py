@@ -96,16 +96,21 @@ class OutputsSpec(_Strict):
         default_factory=list, description="also keep these tables of every run (the built-in model's)")
 
 
+#: the bounds of ``timeout_s`` (> 0 and at most a week) and ``memory_mb``, in files and on the command line
+TIMEOUT_MAX_S = 7 * 86_400
+MEMORY_MIN_MB, MEMORY_MAX_MB = 16, 2**24
+
+
 def timeout_field() -> Any:
     """The ``timeout_s`` field of experiment and study files (not part of their identity, like ``chunk_size``)."""
-    return Field(None, gt=0, le=7 * 86_400, description=(
+    return Field(None, gt=0, le=TIMEOUT_MAX_S, description=(
         "seconds a run may take before it is stopped and recorded as 'timeout' (default: 20 times the longest "
         "run measured so far, at least 120 s; 1800 s before any run is measured)"))
 
 
 def memory_field() -> Any:
     """The ``memory_mb`` field of experiment and study files (not part of their identity)."""
-    return Field(None, ge=16, le=2**24, description=(
+    return Field(None, ge=MEMORY_MIN_MB, le=MEMORY_MAX_MB, description=(
         "resident memory a worker may use, in MB, before its run is stopped and recorded as 'memory' "
         "(default: 80 % of this machine's memory, shared by the workers)"))
 

@@ -111,7 +111,9 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
     store = RunStore.create_or_open(Path(out), experiment.resolved(), experiment.identity())
     executor = executor if executor is not None else LocalExecutor()
     total = len(experiment.points) * experiment.spec.replications
-    done, failed = store.done(), store.failed()
+    stored = store.index()  # read once: what is done, what failed, and how long stored runs took
+    done = {int(r) for r in stored.loc[stored["status"] == "ok", "run_id"]}
+    failed = {int(r) for r in stored.loc[stored["status"].isin(("failed", "nonfinite")), "run_id"]}
     skip = done | (set() if retry_failed else failed)
     todo = [rid for rid in range(total) if rid not in skip]
     workers = getattr(executor, "workers", 1)
@@ -132,10 +134,9 @@ def run_sweep(experiment: Experiment, out: Path, *, executor: Any = None, retry_
         given = getattr(executor, "limits", None) or RunLimits()
         limits = RunLimits(given.timeout_s if given.timeout_s is not None else experiment.spec.timeout_s,
                            given.memory_mb if given.memory_mb is not None else experiment.spec.memory_mb)
-    if limits.measured_s is None and len(index := store.index()):
-        measured = index.loc[index["status"] != "failed", "seconds"]
-        if len(measured):
-            limits = dataclasses.replace(limits, measured_s=float(measured.max()))
+    measured = stored.loc[stored["status"] != "failed", "seconds"]
+    if limits.measured_s is None and len(measured):
+        limits = dataclasses.replace(limits, measured_s=float(measured.max()))
     for result in executor.map_unordered(evaluate_chunk, chunks, limits):
         store.write_chunk(result.index_rows, result.outputs, result.timeseries, result.tables)
         if adaptive is not None:
@@ -158,7 +159,7 @@ def _causes(index: Any) -> dict[str, int]:
         return {}
     errors = index.loc[index["status"] == "failed", "error"]
     counts = collections.Counter(failure_cause(e) for e in errors)
-    return {cause: counts[cause] for cause in (*LOST_CAUSES, "memory", "error") if counts[cause]}
+    return {cause: counts[cause] for cause in (*LOST_CAUSES, "error") if counts[cause]}
 
 
 def sweep_status(out: Path) -> dict[str, Any]:
