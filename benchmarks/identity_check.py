@@ -100,9 +100,13 @@ def _tables(out: Path) -> dict[str, pd.DataFrame]:
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
-    """None if the two tables are identical (NaN = NaN), else what differs."""
+    """None if the two tables are identical (NaN = NaN), else what differs. Tables whose columns differ are
+    compared on their common columns too (a new output column does not hide a change in the others)."""
     if list(a.columns) != list(b.columns):
-        return f"columns differ: {sorted(set(a.columns) ^ set(b.columns))[:8]}"
+        common = [c for c in a.columns if c in b.columns]
+        rest = _same(a[common], b[common]) if a.shape[0] == b.shape[0] else f"rows {a.shape[0]} vs {b.shape[0]}"
+        return (f"columns differ: {sorted(set(a.columns) ^ set(b.columns))[:8]}; the common columns "
+                + ("are identical" if rest is None else f"differ too: {rest}"))
     if a.shape != b.shape:
         return f"shape {a.shape} vs {b.shape}"
     for col in a.columns:
