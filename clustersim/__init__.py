@@ -15,6 +15,7 @@ Notebook use::
     results.timeseries(); results.summary()
     report = cs.sweep("experiments/my_sweep.yaml", "results/my_sweep", workers=2)   # resumable
     cs.RunStore.open("results/my_sweep").outputs()
+    cs.docking.run_case("stag_hunt", {"group_size": 10, "threshold": 5}).to_dict()   # analytic vs simulated
 
 The package is layered (docs/ARCHITECTURE.md): ``util`` < ``scenario`` < ``model`` < ``experiment`` <
 ``studies`` | ``plots`` < ``reports`` < ``app``; each imports only from the layers below it.
@@ -66,6 +67,9 @@ _EXPORTS: dict[str, str] = {
     "write_sensitivity": "clustersim.reports.sensitivity",
 }
 
+#: subpackages reachable as attributes, imported on first use (``cs.docking.run_case("stag_hunt")``)
+_MODULES: dict[str, str] = {"docking": "clustersim.studies.docking"}
+
 # constants, then classes, then functions (the order ruff's RUF022 keeps)
 __all__ = sorted(_EXPORTS, key=lambda n: (0 if n.isupper() else 1 if n[:1].isupper() else 2, n))
 
@@ -77,8 +81,12 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value  # later lookups are plain attribute reads
         return value
+    if name in _MODULES:
+        module = importlib.import_module(_MODULES[name])
+        globals()[name] = module
+        return module
     raise AttributeError(f"module 'clustersim' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_MODULES])

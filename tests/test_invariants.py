@@ -37,6 +37,8 @@ import annotated_types as at
 import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from clustersim.model import ClusterModel
 from clustersim.model.agents import Cluster, Firm
@@ -223,6 +225,10 @@ def schema_strategy(info, cap: float | None = None) -> st.SearchStrategy:
     """
     if typing.get_origin(info.annotation) is typing.Literal:
         return st.sampled_from(typing.get_args(info.annotation))
+    if typing.get_origin(info.annotation) is list:  # a list of integers: short lists within the items' bounds
+        item = typing.get_args(info.annotation)[0]
+        lo, hi, _, _ = schema_bounds(FieldInfo.from_annotation(item))
+        return st.lists(st.integers(int(lo), int(min(hi, cap if cap is not None else 50))), min_size=1, max_size=8)
     lo, hi, open_lo, open_hi = schema_bounds(info)
     if cap is not None and cap < hi:
         hi, open_hi = cap, False
@@ -243,7 +249,15 @@ def schema_scenarios(draw) -> Scenario:
     s.simulation.n_firms = draw(st.integers(5, 60))
     s.simulation.steps = draw(st.integers(1, 20))
     for path in draw(st.lists(st.sampled_from(sorted(SCHEMA_PARAMETERS)), max_size=8, unique=True)):
-        _set(s, path, draw(schema_strategy(SCHEMA_PARAMETERS[path], SCHEMA_CAPS.get(path))))
+        value = draw(schema_strategy(SCHEMA_PARAMETERS[path], SCHEMA_CAPS.get(path)))
+        try:
+            _set(s, path, value)
+        except ValidationError as exc:  # a value in range that a rule between its section's fields refuses
+            refused = exc  # (e.g. low above high): not set
+        else:
+            continue
+        assert all(e["type"] == "value_error" for e in refused.errors()), refused
+        event(f"refused by its section's rule: {path}")
     return s
 
 

@@ -78,3 +78,27 @@ def test_a_firm_with_threshold_k_contributes_only_if_k_contributed_last_quarter(
         coop, _ = actions.willingness(m, f, c)
         got = dict(zip(f.tolist(), coop.tolist(), strict=True))
         assert [got[i] for i in range(8)] == ([True, True, True, False] * 2 if expect_rule else [True] * 8)
+
+
+def test_percentage_thresholds(monkeypatch):
+    """docs/ODD.md 7.6/7.19, scale 'percent': a firm joins when the cluster's members are at least its threshold
+    percent of the region's living firms (60 here: 5 % is 3 members, 10 % is 6), and contributes when at least its
+    threshold percent of the cluster's members contributed last quarter."""
+    from clustersim.model.mechanisms import actions
+
+    pct = {"clusters.participation.kind": "uniform", "clusters.participation.scale": "percent",
+           "clusters.participation.high": 10, "clusters.participation.low": 10}
+    on = _joins(pct, monkeypatch)
+    assert on and {size for size, _ in on} == {6}  # 10 % of 60 firms: the 6-member cluster only
+    on = _joins({**pct, "clusters.participation.high": 5, "clusters.participation.low": 5}, monkeypatch)
+    assert {size for size, _ in on} == {3, 6}
+    willing = {"firms.cooperativeness_mean": 1.0, "firms.cooperativeness_sd": 0.0,
+               "trust.cooperation_weight": 0.0, "clusters.alignment_weight": 0.0}
+    m = quiet_model(30, seed=2, params={**willing, **pct})
+    cl = add_cluster(m, list(range(8)))
+    m.firms.participation[:8] = [0, 25, 26, 50, 0, 25, 26, 50]
+    m.clusters.contributors[cl] = 2  # 2 of 8 members: 25 %
+    f, c = m.memberships.firm, m.memberships.cluster
+    coop, _ = actions.willingness(m, f, c)
+    got = dict(zip(f.tolist(), coop.tolist(), strict=True))
+    assert [got[i] for i in range(8)] == [True, True, False, False] * 2

@@ -513,6 +513,12 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docking(args: argparse.Namespace) -> int:
+    from clustersim.app.docking import cmd_docking
+
+    return cmd_docking(args, check_out=_check_out, environment=ENVIRONMENT)
+
+
 def _cmd_viz(args: argparse.Namespace) -> int:
     """Serve clustersim.app.viz with ``solara run`` (production mode, no browser opened) until interrupted."""
     import importlib.util
@@ -559,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     handler = {"run": _cmd_run, "compare": _cmd_compare, "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
                "status": _cmd_status, "validate": _cmd_validate, "template": _cmd_template,
-               "viz": _cmd_viz}[args.command]
+               "viz": _cmd_viz, "docking": _cmd_docking}[args.command]
     try:
         return handler(args)
     except OSError as exc:  # the environment failed while writing (disk full, read-only media, ...)

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_template(sub)
     _add_viz(sub)
+    _add_docking(sub)
     return ap
 
 
@@ -130,6 +131,22 @@ def _add_template(sub: Any) -> None:
     tpl.add_argument("scenario", nargs="?", help="start from this scenario instead of the defaults")
     tpl.add_argument("--baseline", action="store_true",
                      help="print configs/baseline.yaml as committed (defaults, with its header)")
+
+
+def _add_docking(sub: Any) -> None:
+    dock = sub.add_parser("docking", help="the model configured as a published analytic model (threshold cascade, "
+                                          "N-person stag hunt, collective-risk dilemma): analytic and simulated "
+                                          "values side by side")
+    dock.add_argument("case", help="threshold_cascade, stag_hunt or collective_risk")
+    dock.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                      help="a case parameter (e.g. group_size=10, enhancement=8, thresholds=0,1,2,3,4), a setting "
+                           "of the measurement (firms, starts, replicates, quarters, selection, seed, workers) or "
+                           "a scenario field (e.g. learning.imitation_probability=0.5); repeatable")
+    dock.add_argument("--out", type=Path, help="folder to create with the result, tables and figure (must not "
+                                               "exist)")
+    dock.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    dock.add_argument("--workers", "-w", type=int, help="processes (default: all cores; same as --set workers=N)")
+    dock.add_argument("--no-figures", action="store_true", help="with --out: skip the figure")
 
 
 def _add_viz(sub: Any) -> None:

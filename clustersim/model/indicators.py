@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clustersim.model.state import MODE_BOTTOM_UP, MODE_DIRECTIVE
+from clustersim.model.state import MODE_DIRECTIVE, POLICY_MODES
 
 if TYPE_CHECKING:
     from clustersim.model.model import ClusterModel
@@ -212,9 +212,10 @@ def _leverage(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
 def _policy(model: ClusterModel, live: np.ndarray) -> dict[str, float]:
     C, mem, pc = model.clusters, model.memberships, model.policy_counters
     ended = C.support_ended[: C.n] >= 0
+    mode = C.founded_mode[: C.n]  # the policy's modes are consecutive codes (state.POLICY_MODES)
     return {
         "supported_clusters": float(np.count_nonzero(C.supported[live])),
-        "clusters_formed_policy": float(np.count_nonzero(C.founded_mode[: C.n] > MODE_BOTTOM_UP)),
+        "clusters_formed_policy": float(np.count_nonzero((mode >= min(POLICY_MODES)) & (mode <= max(POLICY_MODES)))),
         "applications": float(pc.applications),
         "selection_rate": float(pc.selected / pc.applications) if pc.applications else 0.0,
         "survival_after_support": _share(C.alive[: C.n][ended], np.count_nonzero(ended)) if ended.any() else 1.0,

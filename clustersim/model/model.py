@@ -39,6 +39,7 @@ from clustersim.model.mechanisms import (
     decisions,
     demography,
     formation,
+    grouping,
     knowledge,
     lifecycle,
     links,
@@ -56,6 +57,7 @@ from clustersim.model.state import (
     MODE_BOTTOM_UP,
     MODE_CALL,
     MODE_DIRECTIVE,
+    MODE_DRAWN,
     MODE_IDENTIFICATION,
     STAGE_DECLINE,
     STAGE_DISSOLVED,
@@ -68,7 +70,8 @@ from clustersim.model.state import (
 )
 from clustersim.scenario.schema import Scenario
 
-__all__ = ["FOUNDED_MODES", "LEAVE_REASONS", "MODE_BOTTOM_UP", "MODE_CALL", "MODE_DIRECTIVE", "MODE_IDENTIFICATION",
+__all__ = ["FOUNDED_MODES", "LEAVE_REASONS", "MODE_BOTTOM_UP", "MODE_CALL", "MODE_DIRECTIVE", "MODE_DRAWN",
+           "MODE_IDENTIFICATION",
            "POLICY_PHASES", "STAGE_DECLINE", "STAGE_DISSOLVED", "STAGE_EMERGENCE", "STAGE_GROWTH", "STAGE_MATURITY",
            "ClusterModel", "NoPolicy", "Policy"]
 
@@ -278,6 +281,7 @@ class ClusterModel(mesa.Model):
         self.step_stats = QuarterStats()
         # diagnostics read only by the indicators (step_stats) are computed only in quarters that record them
         self.observing = self.now >= self.record_from
+        grouping.regroup(self)  # random groups of a fixed size, drawn each quarter (only where the scenario asks)
         self.policy.act(self, "start")
         market.environment(self)
         market.market(self)

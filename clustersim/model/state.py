@@ -21,7 +21,9 @@ __all__ = [
     "MODE_BOTTOM_UP",
     "MODE_CALL",
     "MODE_DIRECTIVE",
+    "MODE_DRAWN",
     "MODE_IDENTIFICATION",
+    "POLICY_MODES",
     "STAGE_DECLINE",
     "STAGE_DISSOLVED",
     "STAGE_EMERGENCE",
@@ -41,8 +43,10 @@ LEAVE_REASONS = ("negative_benefit", "firm_exit", "dissolution")
 #: life-cycle stages (``ClusterTable.stage``; names in :data:`clustersim.model.agents.LIFE_CYCLE_STAGES`)
 STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY, STAGE_DECLINE, STAGE_DISSOLVED = range(5)
 #: how a cluster came into being (``ClusterTable.founded_mode``)
-FOUNDED_MODES = ("bottom_up", "identification", "call", "directive")
-MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE = range(4)
+FOUNDED_MODES = ("bottom_up", "identification", "call", "directive", "drawn")
+MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE, MODE_DRAWN = range(5)
+#: the modes of clusters a public policy brought into being
+POLICY_MODES = (MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ unless the name says otherwise; sizes are in employees (full-time equivalents).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
@@ -346,15 +346,25 @@ class Links(Section):
 class Participation(Section):
     """Per-firm participation thresholds (Granovetter 1978): a firm joins a cluster only if at least its own
     threshold of members are in it already, and contributes only if at least that many contributed last
-    quarter; drawn for each firm when it is created."""
+    quarter (a number of firms, or a percentage); drawn or listed for each firm when it is created."""
 
-    kind: Literal["none", "normal", "uniform"] = P(
-        "none", unit="-", desc="how thresholds are drawn: 'none' (every threshold 0: the rule is off, nothing is "
-                               "drawn), 'normal' (rounded, floored at 0) or 'uniform' (integers low..high)")
+    kind: Literal["none", "normal", "uniform", "list"] = P(
+        "none", unit="-", desc="how thresholds are set: 'none' (every threshold 0: the rule is off, nothing is "
+                               "drawn), 'normal' (rounded, floored at 0), 'uniform' (integers low..high), or "
+                               "'list' (given in values, nothing is drawn)")
     mean: float = P(0.0, ge=0.0, le=200_000.0, unit="members", desc="'normal': mean threshold")
     sd: float = P(0.0, ge=0.0, le=200_000.0, unit="members", desc="'normal': standard deviation of thresholds")
     low: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': smallest threshold")
     high: int = P(0, ge=0, le=200_000, unit="members", desc="'uniform': largest threshold (>= low)")
+    values: list[Annotated[int, Field(ge=0, le=200_000)]] = Field(
+        default_factory=list, max_length=1_000_000,
+        description="'list': the thresholds, each an integer >= 0 and <= 200000, given to the firms in the order "
+                    "they are created (the initial firms first; firm k gets values[k mod length])",
+        json_schema_extra={"unit": "members"})
+    scale: Literal["members", "percent"] = P(
+        "members", unit="-", desc="what a threshold counts: 'members' (a number of firms) or 'percent' (a "
+                                  "percentage: of the region's living firms that are members, for joining; of the "
+                                  "cluster's members that contributed last quarter, for contributing)")
     applies_to: Literal["both", "join", "contribute"] = P(
         "both", unit="-", desc="the decisions the threshold enters: joining (members already in the cluster), "
                                "contributing (contributors in the cluster last quarter), or both")
@@ -363,7 +373,24 @@ class Participation(Section):
     def _low_below_high(self) -> Participation:
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        if self.kind == "list" and not self.values:
+            raise ValueError("kind 'list' needs the thresholds in values (a non-empty list of integers)")
         return self
+
+
+class Grouping(Section):
+    """How firms come together in clusters: formed by their own decisions (founding, joining, leaving,
+    dissolution: the model's rule), or drawn at random each quarter into groups of a fixed size (the well-mixed
+    groups of evolutionary game theory, for docking: ODD 7.26)."""
+
+    kind: Literal["formed", "random"] = P(
+        "formed", unit="-", desc="'formed': clusters are founded, joined, left and dissolved by the firms' "
+                                 "decisions; 'random': at the start of every quarter every membership ends and the "
+                                 "living firms are drawn at random into groups of group_size (the firms left "
+                                 "over, fewer than group_size, stay out that quarter)")
+    group_size: int = P(20, ge=2, le=1_000_000, unit="firms", desc="'random': members of each group")
+    orientation: Literal["moyens", "products_markets", "club"] = P(
+        "moyens", unit="-", desc="'random': the one orientation every group pursues (intensity 1, the others 0)")
 
 
 class Clusters(Section):
@@ -431,6 +458,7 @@ class Clusters(Section):
                                 desc="membership trend above which a cluster is growing, below minus which "
                                      "declining")
     participation: Participation = Field(default_factory=Participation)
+    grouping: Grouping = Field(default_factory=Grouping)
 
 
 class Demography(Section):

@@ -55,6 +55,8 @@ def _yaml_scalar(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return _yaml_string(value)
+    if isinstance(value, list | tuple):  # a flow sequence of scalars
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
     return _yaml_string(str(value))
 
 
@@ -139,6 +141,8 @@ def _md_value(value: Any) -> str:
         return f"`{json.dumps(value, ensure_ascii=False)}`"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_md_value(v) for v in value) + "]"
     return repr(value) if isinstance(value, float) else str(value)
 
 

@@ -109,7 +109,10 @@ def willingness(m: ClusterModel, f: np.ndarray, c: np.ndarray) -> tuple[np.ndarr
     coop = m.rng.random(len(f)) < will.clip(0.0, 1.0)
     rule = p.clusters.participation
     if rule.kind != "none" and rule.applies_to != "join":  # Granovetter's term: enough contributed last quarter
-        coop &= m.clusters.contributors[c] >= m.firms.participation[f]
+        if rule.scale == "percent":  # of the cluster's members
+            coop &= 100 * m.clusters.contributors[c] >= m.firms.participation[f] * m.clusters.size[c]
+        else:
+            coop &= m.clusters.contributors[c] >= m.firms.participation[f]
     if m.observing:
         m.step_stats.cooperation_rate = np.count_nonzero(coop) / len(coop)  # = coop.mean()
     return coop, align
@@ -346,7 +349,8 @@ def learn_cooperativeness(m: ClusterModel, f, c, nc, coop, payoff) -> None:
     ``learning.cooperativeness_rule = imitation``, imitate other member firms: :func:`fermi_imitation`)."""
     lp = m.p.learning
     if lp.cooperativeness_rule == "imitation":
-        firms = np.unique(f)  # member firms; a firm's payoff is the sum over its memberships
+        # member firms (sorted, = np.unique(f), without its sort); a firm's payoff is the sum over its memberships
+        firms = np.bincount(f, minlength=m.firms.n).nonzero()[0]
         total = np.bincount(f, weights=payoff, minlength=m.firms.n)[firms]
         m.firms.coop[firms] = fermi_imitation(m.rng, m.firms.coop[firms], total, lp.selection_intensity,
                                               lp.imitation_probability, lp.exploration,

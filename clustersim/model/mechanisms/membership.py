@@ -76,7 +76,13 @@ def join(m: ClusterModel) -> None:
     p = m.p.clusters
     fit, expected = expected_net_benefit(m, cf, cc, noise=True)
     # Granovetter's rule, one term of the decision: at least the firm's own threshold of members are in already
-    enough = (m.clusters.size[cc] >= F.participation[cf]) if p.participation.applies_to != "contribute" else True
+    rule = p.participation
+    if rule.applies_to == "contribute":
+        enough: np.ndarray | bool = True
+    elif rule.scale == "percent":  # members of the cluster, as a percentage of the region's living firms
+        enough = 100 * m.clusters.size[cc] >= F.participation[cf] * len(rows)
+    else:
+        enough = m.clusters.size[cc] >= F.participation[cf]
     want = (expected > p.join_threshold) & (fit >= p.attraction_threshold) & enough
     admit(m, cf[want], cc[want], expected[want])
 

@@ -60,6 +60,9 @@ def participation_thresholds(m: ClusterModel, k: int) -> np.ndarray:
         return np.maximum(0, np.rint(spec.mean + spec.sd * m.rng.standard_normal(k))).astype(np.int64)
     if spec.kind == "uniform":
         return m.rng.integers(spec.low, spec.high + 1, size=k)
+    if spec.kind == "list":  # the k firms created next (firm rows are created in order), cycling through the list
+        values = np.asarray(spec.values, dtype=np.int64)
+        return values[np.arange(m.firms.n - k, m.firms.n) % len(values)]
     return np.zeros(k, dtype=np.int64)
 
 

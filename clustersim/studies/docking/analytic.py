@@ -58,7 +58,7 @@ GRID = 4001
 # ----------------------------------------------------------------------------------------- threshold cascade
 
 
-def cascade_adopters(thresholds: Sequence[float]) -> int:
+def cascade_adopters(thresholds: Sequence[float] | np.ndarray) -> int:
     """Granovetter's outcome: the number of actors who end up joining when actor *i* joins once at least
     ``thresholds[i]`` others have (the smallest fixed point of r ← #{i : θ_i ≤ r} from r = 0)."""
     theta = np.sort(np.asarray(thresholds, dtype=float))
