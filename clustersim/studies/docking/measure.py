@@ -28,10 +28,11 @@ are unresolved: ``None`` with the reason, never a guess.
 **Critical values** (the smallest parameter value with interior roots) are found from the maximum of the
 gradient, which is negative below the critical value and positive above it: the maximum is measured (with its
 band) on the whole range until a measurement finds it significantly positive, then on runs started around
-where that one found it, at parameter values chosen by regula falsi between a value where it is significantly negative and one where it is significantly positive,
-until the bracket is narrower than ``critical_tolerance`` (relative) or the maximum is no longer
-distinguishable from zero; the critical value is then the zero of the line through the bracket's ends. No
-analytic value enters any simulated measurement.
+where that one found it, at parameter values chosen by regula falsi between a value where it is significantly
+negative and one where it is significantly positive, until the bracket is narrower than ``critical_tolerance``
+(relative) or the maximum is no longer distinguishable from zero. The critical value is the zero of the
+maximum interpolated linearly between the values tried in the bracket; its interval, where the band's ends
+cross zero. No analytic value enters any simulated measurement.
 
 **Cascades** run the model deterministically: one group of every firm, each contributes (cooperativeness 1)
 once at least its threshold of firms contributed the quarter before; the final number of contributors, when it
