@@ -21,7 +21,7 @@ SMALL = {"firms": 6000, "starts": 19, "replicates": 6, "quarters": 20, "selectio
 
 def _grouped(n_firms: int, size: int, orientation: str = "moyens", **firms) -> Scenario:
     return Scenario.model_validate({
-        "simulation": {"n_firms": n_firms, "steps": 6},
+        "simulation": {"n_firms": n_firms, "steps": 12},
         "firms": {"exit_patience": 400, **firms},
         "demography": {"startup_rate": 0.0, "investor_rate": 0.0},
         "clusters": {"grouping": {"kind": "random", "group_size": size, "orientation": orientation},
@@ -49,6 +49,16 @@ def test_random_groups_deal_every_firm_into_groups_of_the_size_each_quarter(orie
     assert m.counters.leave_negative_benefit == m.counters.leave_dissolution == 0  # regrouping is not leaving
     assert m.indicators["clusters_formed_policy"] == 0  # drawn groups are not the policy's
     assert m.counters.clusters_formed == 100 // 7  # founded once, kept
+    assert (m.clusters.joins[m.live_clusters] == 0).all()  # regrouped members are not joins
+
+
+def test_drawn_groups_smaller_than_the_minimum_size_are_kept():
+    s = _grouped(40, 2)
+    assert s.clusters.min_size > 2
+    m = ClusterModel(s, rng=4, agents=False)
+    m.run(3 * s.clusters.dissolve_patience)
+    assert m.counters.clusters_formed == 20 and m.counters.clusters_dissolved == 0
+    assert m.counters.leave_dissolution == 0
 
 
 def test_formed_grouping_draws_no_groups():
@@ -108,8 +118,13 @@ def test_stag_hunt_agrees_with_pacheco_et_al(params):
     r = run_case("stag_hunt", {**params, **SMALL})
     assert r.simulated["interior_roots"] is not None, r.reasons
     assert r.agrees == {"interior_roots": True, "critical": True}, r.to_dict()
+    # the analytic side is the model's exact mapping: at its critical value (× the coordination effectiveness e,
+    # on the pot) the closed-form gradient's maximum is zero
     n, m = params["group_size"], params["threshold"]
-    assert r.analytic["critical"] == pytest.approx(analytic.stag_hunt_critical(n, m), rel=1e-3)
+    e = 1 / (1 + n / 100_000)
+    xs = np.linspace(0, 1, 20001)
+    top = analytic.stag_hunt_gradient_closed(xs, n, m, e * r.analytic["critical"]).max()
+    assert abs(top) < 1e-6
 
 
 @pytest.mark.parametrize("params", [{"group_size": 6, "threshold": 3, "risk": 0.6},
@@ -146,7 +161,27 @@ def test_the_measurement_is_the_same_on_one_or_two_processes():
     assert json.dumps(one, default=str) == json.dumps(two, default=str)
 
 
+def test_critical_values_are_judged_only_where_they_can_be_measured():
+    from clustersim.studies.docking.cases import _critical_agreement
+
+    inside = (0.055, 0.945)
+    assert _critical_agreement(5.5, 5.0, False, 0.5, inside)[:2] == (pytest.approx(0.1), True)
+    assert _critical_agreement(6.0, 5.0, False, 0.5, inside)[1] is False
+    ok, why = _critical_agreement(6.0, 5.0, False, 1.0, inside)[1:]  # the gradient peaks at x = 1: not measured
+    assert ok is None and "outside the measured range" in why
+    assert _critical_agreement(None, None, True, None, inside)[1] is True  # shown negative at the range's top
+    assert _critical_agreement(None, None, False, None, inside)[1] is None  # nothing shown: not an agreement
+    assert _critical_agreement(0.4, None, False, None, inside)[1] is False
+
+
+def test_thresholds_from_python_and_integers_typed_as_numbers():
+    r = run_case("threshold_cascade", {"thresholds": [0, 1, 1, 3, 9], "seed": "1e3"})
+    assert r.simulated["final_adopters"] == 4 and r.settings["seed"] == 1000
+
+
 def test_case_parameters_are_checked():
+    with pytest.raises(DockingError, match="endowment_at_risk: 0 is not valid"):
+        run_case("collective_risk", {"orientations.moyens.endowment_at_risk": 0})
     with pytest.raises(DockingError, match="threshold: 7 is out of range"):
         run_case("stag_hunt", {"group_size": 6, "threshold": 7})
     with pytest.raises(DockingError, match="did you mean 'risk'"):
@@ -181,6 +216,6 @@ def test_docking_command_refuses_bad_input(capsys):
     assert main(["docking", "stag_hunt", "--set", "enhancement=-1"]) == 2
     assert "enhancement: '-1' is out of range" in capsys.readouterr().err
     assert main(["docking", "threshold_cascade", "--set", "thresholds=0,1"]) == 2
-    assert "a list of 5 to 100000 integers" in capsys.readouterr().err
+    assert "a list of 5 to 10000 integers" in capsys.readouterr().err
     assert main(["docking", "nope"]) == 2
     assert "not a docking case" in capsys.readouterr().err

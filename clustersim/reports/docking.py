@@ -65,7 +65,8 @@ def summary_lines(result: DockingResult) -> list[str]:
         dev = result.deviation[key]
         tol = result.tolerance[key]
         rel = " (relative)" if key == "critical" else ""
-        lines.append(f"  {key}: analytic {_fmt(result.analytic[key])}, simulated {_fmt(result.simulated[key])}; "
+        ana = "none" if result.analytic[key] is None else _fmt(result.analytic[key])  # None: none exists
+        lines.append(f"  {key}: analytic {ana}, simulated {_fmt(result.simulated[key])}; "
                      f"deviation {_fmt(dev)}, tolerance {_fmt(tol)}{rel}: {verdict}")
         if key in result.reasons:
             lines.append(f"    ({result.reasons[key]})")

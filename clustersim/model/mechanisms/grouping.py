@@ -5,7 +5,8 @@ At the start of every quarter every membership ends (a regrouping, not a decisio
 counted) and the living firms, in a random order, are dealt into ``floor(firms / group_size)`` groups of
 ``group_size``; the firms left over stay out that quarter. The groups are clusters founded once (founding mode
 ``drawn``) and kept from quarter to quarter, so a cluster's record (its contributors of last quarter, its
-fund, its life-cycle counters) carries over while its members change. Every group pursues the one
+fund, its life-cycle counters) carries over while its members change; the life cycle never dissolves them for
+their size (7.21), and regrouped members are not counted as joins. Every group pursues the one
 orientation ``grouping.orientation`` at intensity 1 (the others 0); its Moyens domain is the need of its
 first member (as a founder's need sets it), the other domains are drawn at its founding as for any cluster.
 """
@@ -57,6 +58,7 @@ def regroup(m: ClusterModel) -> None:
         members = dealt[: len(groups)]
         C.domain[groups, 0] = m.firms.need[members[:, 0]]
         add_memberships(m, members.ravel(), groups.repeat(size), np.zeros(members.size))
+        C.joins[groups] -= size  # a regrouping is not joining (as founders are not joins)
     col = COLUMNS[g.orientation]
     scores = np.zeros((size - 1, 3))
     scores[:, col] = 1.0  # the founders' interest: this orientation only, so the others' intensities are 0

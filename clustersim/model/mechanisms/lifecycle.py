@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clustersim.model.mechanisms.membership import remove_memberships
-from clustersim.model.state import STAGE_DECLINE, STAGE_DISSOLVED, STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY
+from clustersim.model.state import (
+    MODE_DRAWN,
+    STAGE_DECLINE,
+    STAGE_DISSOLVED,
+    STAGE_EMERGENCE,
+    STAGE_GROWTH,
+    STAGE_MATURITY,
+)
 from clustersim.util.arrays import segment_sum
 
 if TYPE_CHECKING:
@@ -18,7 +25,8 @@ if TYPE_CHECKING:
 def life_cycle(m: ClusterModel) -> None:
     """The life cycle of live clusters (ODD 7.21): the vision drifts toward the members' mean capabilities,
     the sector mix and the membership trend are updated, the stage follows age, trend and the members'
-    remembered benefit, and clusters too small for ``dissolve_patience`` quarters (or below 2) dissolve."""
+    remembered benefit, and clusters too small for ``dissolve_patience`` quarters (or below 2) dissolve (drawn
+    groups excepted: 7.26)."""
     C, F, mem, p = m.clusters, m.firms, m.memberships, m.p.clusters
     live = m.live_clusters
     if not len(live):
@@ -55,7 +63,8 @@ def life_cycle(m: ClusterModel) -> None:
     low = size < p.min_size
     low_streak = np.where(low, C.low_streak[live] + 1, 0)
     C.low_streak[live] = low_streak
-    ending = live[(low_streak >= p.dissolve_patience) | (size < 2)]
+    # drawn groups (7.26) end only when the regrouping has fewer firms than groups, never by their size
+    ending = live[((low_streak >= p.dissolve_patience) | (size < 2)) & (C.founded_mode[live] != MODE_DRAWN)]
     for row in ending.tolist():
         dissolve(m, row)
     m.prev_sizes = C.size[: C.n].astype(np.float64)

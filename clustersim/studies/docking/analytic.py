@@ -123,8 +123,9 @@ class Roots:
 
 
 def interior_roots(gradient: Callable[[np.ndarray], np.ndarray], *, grid: int = GRID) -> tuple[float, ...]:
-    """The zeros of ``gradient`` in (0, 1), where it changes sign, each refined by bisection to 1e-12
-    (a double root where the gradient only touches zero is not a change of sign and is not returned)."""
+    """The zeros of ``gradient`` in (0, 1), where it changes sign, each refined by bisection to 1e-12, and the
+    grid points where it is exactly zero (a double root where the gradient only touches zero between grid points
+    is not a change of sign and is not returned)."""
     xs = np.linspace(0.0, 1.0, grid)[1:-1]
     ys = np.asarray(gradient(xs), dtype=float)
     roots = []

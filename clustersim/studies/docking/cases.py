@@ -39,9 +39,9 @@ CASCADE_LIST_TOLERANCE = 0  # adopters: the rule is deterministic, the threshold
 CASCADE_DISTRIBUTION_TOLERANCE = 0.05  # of the number of firms, plus one firm (a finite sample of thresholds)
 
 
-#: the fewest and most actors of a cascade (the model's smallest region, simulation.n_firms >= 5; the largest
-#: cluster, clusters.max_size <= 100,000: every actor is in the one group)
-MIN_ACTORS, MAX_ACTORS = 5, 100_000
+#: the fewest and most actors of a cascade (the model's smallest region, simulation.n_firms >= 5; a cascade may
+#: take as many quarters as it has actors, so 10,000 actors can cost 10^8 firm-quarters)
+MIN_ACTORS, MAX_ACTORS = 5, 10_000
 
 
 class DockingError(ValueError):
@@ -62,11 +62,19 @@ class Param:
     def parse(self, raw: Any) -> Any:
         """The value of ``raw`` (text from the command line, or a Python value), checked against the range."""
         if self.kind is str:
-            return str(raw)
+            return list(raw) if isinstance(raw, list | tuple) else str(raw)
         try:
             if self.kind is int:
-                value: Any = int(raw) if not isinstance(raw, float) or float(raw).is_integer() else None
-                if value is None:
+                if isinstance(raw, bool):
+                    raise ValueError
+                try:
+                    value: Any = int(raw)  # exact, however large
+                except ValueError:
+                    number = float(raw)  # "10.0" and "1e3" are integers too; 10.5 is not
+                    if not number.is_integer():
+                        raise
+                    value = int(number)
+                if isinstance(raw, float) and not raw.is_integer():
                     raise ValueError
             else:
                 value = float(raw)
@@ -81,24 +89,28 @@ class Param:
         return value
 
     def allowed(self) -> str:
+        def show(v: float) -> str:
+            return str(int(v)) if self.kind is int else f"{v:g}"
+
         parts = []
         if self.low is not None:
-            parts.append(f">= {self.low:g}")
+            parts.append(f">= {show(self.low)}")
         if self.high is not None:
-            parts.append(f"<= {self.high:g}")
+            parts.append(f"<= {show(self.high)}")
         return (" " + " and ".join(parts)) if parts else ""
 
 
 #: the settings of the simulated measurement, accepted by every case (``GradientSettings``' fields)
 SETTINGS = (
     Param("firms", int, 10_000, 100, 190_000, "population of the group games (rounded up to a multiple of "
-                                                 "group_size); the cascade's number of actors for a distribution"),
+                                               "group_size; the cascade's is its parameter actors)"),
     Param("starts", int, 39, 5, 400, "initial cooperator shares, evenly spaced in (0, 1)"),
     Param("replicates", int, 6, 2, 10_000, "runs per initial share, on average (more near 0 and 1)"),
     Param("quarters", int, 20, 1, 1000, "quarters per run"),
     Param("selection", float, 0.5, 1e-4, 2.0, "selection intensity times the game's payoff range (weak "
                                                "selection: the replicator limit needs it small)"),
-    Param("bandwidth", float, 0.03, 0.005, 0.2, "bandwidth of the smoother of the gradient, in x"),
+    Param("bandwidth", float, 0.03, 0.005, 0.06, "bandwidth of the smoother of the gradient, in x (at most a "
+                                                "quarter of the critical search's window of 0.24)"),
     Param("seed", int, 0, 0, 2**63 - 1, "root seed (numpy SeedSequence)"),
     Param("workers", int, 1, 1, 256, "processes"),
     Param("critical_tolerance", float, 0.02, 1e-4, 0.5, "relative width at which the critical search stops"),
@@ -185,15 +197,25 @@ def _roots_agreement(sim: tuple[float, ...] | None, ana: tuple[float, ...], meas
     return dev, dev <= ROOT_TOLERANCE
 
 
-def _critical_agreement(sim: float | None, ana: float | None) -> tuple[float | None, bool | None]:
-    """(relative deviation, agrees): both absent (no critical value in the range) agree; a simulated value where
-    the analytic model has none disagrees; a simulated search that ended without a value is unresolved."""
+def _critical_agreement(sim: float | None, ana: float | None, excluded: bool, peak: float | None,
+                        measured: tuple[float, float]) -> tuple[float | None, bool | None, str | None]:
+    """(relative deviation, agrees, why not judged): with no analytic critical value in the range, the simulation
+    agrees only if it showed the gradient's maximum significantly negative at the range's top (``excluded``);
+    a simulated value where the analytic model has none disagrees; a search that ended without a value, or an
+    analytic maximum (at the critical value) outside the measured range of x, is not judged."""
     if ana is None:
-        return None, sim is None
+        if sim is not None:
+            return None, False, None
+        return (None, True, None) if excluded else (None, None, "the simulation did not show the gradient's "
+                                                    "maximum significantly negative at the top of the range")
     if sim is None:
-        return None, None
+        return None, None, None
+    if peak is not None and not measured[0] <= peak <= measured[1]:
+        return None, None, (f"at the analytic critical value the gradient is highest at x = {peak:.3f}, outside "
+                            f"the measured range [{measured[0]:.3f}, {measured[1]:.3f}]: the simulated search "
+                            f"sees only the maximum inside it")
     dev = abs(sim - ana) / ana
-    return dev, dev <= CRITICAL_TOLERANCE
+    return dev, dev <= CRITICAL_TOLERANCE, None
 
 
 def _game(case: str, s: Scenario, p: dict[str, Any], st: GradientSettings, *, parameter: str, low: float,
@@ -211,19 +233,21 @@ def _game(case: str, s: Scenario, p: dict[str, Any], st: GradientSettings, *, pa
     sim_roots = None if curve.roots is None else tuple(round(r, 6) for r in curve.roots)
     measured = (float(curve.x[0]), float(curve.x[-1]))
     dev_r, ok_r = _roots_agreement(sim_roots, ana_roots, measured)
-    dev_c, ok_c = _critical_agreement(crit, critical)
+    grid = np.linspace(0.0, 1.0, 1001)
+    peak = None if critical is None else float(grid[int(np.argmax(gradient(grid, critical)))])
+    excluded = any(e["value"] == high and e["upper"] < 0 for e in evaluations)
+    dev_c, ok_c, why_c = _critical_agreement(crit, critical, excluded, peak, measured)
     reasons = {}
     if curve.reason:
         reasons["interior_roots"] = curve.reason
     elif ok_r is None:
         reasons["interior_roots"] = (f"an analytic root lies outside the measured range [{measured[0]:.3f}, "
                                      f"{measured[1]:.3f}] (more initial shares reach closer to 0 and 1)")
-    if crit_reason:
-        reasons["critical"] = crit_reason
+    if crit_reason or why_c:
+        reasons["critical"] = "; ".join(r for r in (crit_reason, why_c) if r)
     xs = np.linspace(0.0, 1.0, 401)
     tried = [e["value"] for e in evaluations]
     along = np.linspace(min(tried), max(tried), 81)
-    grid = np.linspace(0.0, 1.0, 1001)
     figure = {"analytic_x": xs, "analytic_y": gradient(xs, value), "parameter": parameter,
               "analytic_values": along, "analytic_maximum": np.array([float(np.max(gradient(grid, v))) for v in along])}
     return DockingResult(
@@ -278,6 +302,9 @@ def _collective_risk(s: Scenario, p: dict[str, Any], st: GradientSettings) -> Do
     mo.critical_mass.minimum = min(mo.critical_mass.minimum, m)
     mo.critical_mass.median = float(m)
     b = mo.endowment_at_risk * s.firms.size_median  # the endowment at risk of a firm
+    if b <= 0:
+        raise DockingError(f"orientations.moyens.endowment_at_risk: {mo.endowment_at_risk:g} is not valid here "
+                           f"(the collective-risk dilemma needs an endowment at risk: a value > 0)")
     mo.pooled_variable_cost = c * mo.endowment_at_risk  # a contribution of c·b (size × cost per employee)
     mo.enhancement = 0.0
 
@@ -292,8 +319,10 @@ def _collective_risk(s: Scenario, p: dict[str, Any], st: GradientSettings) -> Do
                  critical=analytic.collective_risk_critical(n, m, c))
 
 
-def _parse_thresholds(text: str) -> tuple[str, list[float]]:
-    """``0,1,2`` (a list), ``normal:MEAN,SD`` or ``uniform:LOW,HIGH``."""
+def _parse_thresholds(given: Any) -> tuple[str, list[float]]:
+    """``0,1,2`` (a list; from Python also a list or tuple of integers), ``normal:MEAN,SD`` or
+    ``uniform:LOW,HIGH``."""
+    text = ",".join(str(v) for v in given) if isinstance(given, list | tuple) else str(given)
     kind, _, rest = text.partition(":") if ":" in text else ("list", "", text)
     kind = kind.strip()
     try:
@@ -315,7 +344,7 @@ def _parse_thresholds(text: str) -> tuple[str, list[float]]:
 
 def _cascade(s: Scenario, p: dict[str, Any], st: GradientSettings) -> DockingResult:
     t0 = time.perf_counter()
-    kind, values = _parse_thresholds(str(p["thresholds"]))
+    kind, values = _parse_thresholds(p["thresholds"])
     part = s.clusters.participation
     if kind == "list":
         n = len(values)
