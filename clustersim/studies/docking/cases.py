@@ -181,10 +181,9 @@ def _effectiveness(s: Scenario) -> float:
     return min(1.0, 1.0 / (1.0 + c.grouping.group_size / c.coordination_half_size))
 
 
-def _population(s: Scenario, firms: int) -> Scenario:
+def _population(s: Scenario, firms: int) -> None:
     n = s.clusters.grouping.group_size
     s.simulation.n_firms = n * max(2, math.ceil(firms / n))
-    return s
 
 
 def _roots_agreement(sim: tuple[float, ...] | None, ana: tuple[float, ...], measured: tuple[float, float]
@@ -271,13 +270,21 @@ def _settings(p: dict[str, Any]) -> GradientSettings:
     return GradientSettings(**{k.name: p[k.name] for k in SETTINGS}, root_resolution=ROOT_RESOLUTION)
 
 
-def _stag_hunt(s: Scenario, p: dict[str, Any], st: GradientSettings) -> DockingResult:
+def _threshold_groups(s: Scenario, p: dict[str, Any], st: GradientSettings) -> tuple[int, int, float]:
+    """The group games' common part: groups of N (the population rounded to a multiple of N), a Moyens critical
+    mass of exactly M; returns (N, M, c)."""
     n, m, c = int(p["group_size"]), int(p["threshold"]), float(p["cost"])
     s.clusters.grouping.group_size = n
-    s = _population(s, st.firms)
+    _population(s, st.firms)
+    cm = s.orientations.moyens.critical_mass
+    cm.minimum = min(cm.minimum, m)
+    cm.median = float(m)
+    return n, m, c
+
+
+def _stag_hunt(s: Scenario, p: dict[str, Any], st: GradientSettings) -> DockingResult:
+    n, m, c = _threshold_groups(s, p, st)
     mo = s.orientations.moyens
-    mo.critical_mass.minimum = min(mo.critical_mass.minimum, m)
-    mo.critical_mass.median = float(m)
     mo.pooled_variable_cost = c / s.firms.size_median
     e = _effectiveness(s)
 
@@ -295,12 +302,8 @@ def _stag_hunt(s: Scenario, p: dict[str, Any], st: GradientSettings) -> DockingR
 
 
 def _collective_risk(s: Scenario, p: dict[str, Any], st: GradientSettings) -> DockingResult:
-    n, m, c = int(p["group_size"]), int(p["threshold"]), float(p["cost"])
-    s.clusters.grouping.group_size = n
-    s = _population(s, st.firms)
+    n, m, c = _threshold_groups(s, p, st)
     mo = s.orientations.moyens
-    mo.critical_mass.minimum = min(mo.critical_mass.minimum, m)
-    mo.critical_mass.median = float(m)
     b = mo.endowment_at_risk * s.firms.size_median  # the endowment at risk of a firm
     if b <= 0:
         raise DockingError(f"orientations.moyens.endowment_at_risk: {mo.endowment_at_risk:g} is not valid here "

@@ -45,7 +45,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -97,7 +97,6 @@ class Curve:
     runs: int = 0
     firm_quarters: int = 0
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------ running the model
@@ -175,14 +174,12 @@ def _local_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: np.ndarray,
         return np.where(det > 0, (s2 * t0 - s1 * t1) / det, np.nan)
 
 
-def estimate_curve(samples: np.ndarray, run: np.ndarray, bandwidth: float, seed: int,
-                   grid: np.ndarray | None = None, max_width: float = 1.0) -> Curve:
-    """The smoothed gradient with its bootstrap band (runs resampled) and its roots (:func:`roots_of`)."""
+def estimate_curve(samples: np.ndarray, run: np.ndarray, bandwidth: float, seed: int, grid: np.ndarray,
+                   max_width: float = 1.0) -> Curve:
+    """The smoothed gradient on ``grid`` with its bootstrap band (runs resampled) and its roots
+    (:func:`roots_of`)."""
     x, y = samples[:, 0], samples[:, 1]
     w = x * (1 - x)
-    if grid is None:
-        lo, hi = float(x.min()), float(x.max())
-        grid = np.arange(math.ceil(lo * 200) / 200, hi + 1e-12, 0.005)
     est = _local_linear(x, y, w, grid, bandwidth)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
     runs = np.unique(run)
