@@ -19,10 +19,13 @@ from clustersim.scenario.schema import Scenario
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def small_scenario(n_firms: int = 60, steps: int = 12, replications: int = 2, **sections) -> Scenario:
-    """The baseline with few firms and quarters (sections: ``clusters={"min_founders": 2}``, ...)."""
+def small_scenario(n_firms: int = 60, steps: int = 12, replications: int = 2, warmup: int = 0,
+                   **sections) -> Scenario:
+    """The baseline with few firms and quarters, without warm-up unless asked (sections:
+    ``clusters={"min_founders": 2}``, ...)."""
     s = Scenario()
     s.simulation.n_firms = n_firms
+    s.simulation.warmup = warmup
     s.simulation.steps = steps
     s.simulation.replications = replications
     for section, values in sections.items():
@@ -42,9 +45,11 @@ QUIET = {
 
 
 def make_scenario(n_firms: int = 40, params: dict | None = None) -> Scenario:
-    """A validated scenario with ``n_firms`` firms and dotted-path overrides (``"trust.gain_rate": 0.1``)."""
+    """A validated scenario with ``n_firms`` firms, no warm-up (the drawn initial state: mechanisms are tested
+    in isolation from it) and dotted-path overrides (``"trust.gain_rate": 0.1``, ``"simulation.warmup": 8``)."""
     s = Scenario()
     s.simulation.n_firms = n_firms
+    s.simulation.warmup = 0
     for path, value in (params or {}).items():
         *sections, leaf = path.split(".")
         obj = s

@@ -47,7 +47,8 @@ def test_run_writes_tables_figures_and_provenance(tmp_path, scenario_file, capsy
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["root_seed"] == 5
     # the recorded scenario is what ran: --steps/--replications/--seed are folded into it
-    assert meta["scenario"]["simulation"] == {"n_firms": 40, "steps": 6, "replications": 2, "seed": 5}
+    assert meta["scenario"]["simulation"] == {"n_firms": 40, "steps": 6, "warmup": 40, "record_warmup": False,
+                                              "replications": 2, "seed": 5}
     assert meta["overrides"] == ["simulation.n_firms=40", "simulation.replications=2", "simulation.steps=6",
                                  "simulation.seed=5"]
     assert len(meta["scenario_hash"]) == 64

@@ -21,7 +21,7 @@ SMALL = {"firms": 6000, "starts": 19, "replicates": 6, "quarters": 20, "selectio
 
 def _grouped(n_firms: int, size: int, orientation: str = "moyens", **firms) -> Scenario:
     return Scenario.model_validate({
-        "simulation": {"n_firms": n_firms, "steps": 12},
+        "simulation": {"n_firms": n_firms, "steps": 12, "warmup": 0},
         "firms": {"exit_patience": 400, **firms},
         "demography": {"startup_rate": 0.0, "investor_rate": 0.0},
         "clusters": {"grouping": {"kind": "random", "group_size": size, "orientation": orientation},

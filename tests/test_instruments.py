@@ -71,7 +71,7 @@ def scenario(name: str | None = None, enabled: bool = True, budget: float = GENE
     k€ a year each; validated by scenario_from_dict."""
     data: dict = {}
     for path, value in {
-        "simulation.n_firms": 60, "simulation.steps": STEPS,
+        "simulation.n_firms": 60, "simulation.steps": STEPS, "simulation.warmup": 0,
         "clusters.initiative_probability": 0.03,
         "policy.funders": {"region": {"budget_per_year": budget}, "europe": {"budget_per_year": budget,
                                                                               "carry_over": True},

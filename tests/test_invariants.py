@@ -58,6 +58,7 @@ RANGES: dict[str, tuple[int, int] | tuple[float, float]] = {
     # size and structure
     "simulation.n_firms": (5, 80),
     "simulation.steps": (1, 25),
+    "simulation.warmup": (0, 8),
     "region.n_sectors": (1, 8),
     "region.n_chain_positions": (1, 4),
     "region.n_capabilities": (2, 10),
@@ -158,7 +159,7 @@ BUSY: dict[str, tuple[int, int] | tuple[float, float]] = {
 }
 
 PARAMETERS: dict[str, st.SearchStrategy] = {path: _strategy(*r) for path, r in RANGES.items()}
-ALWAYS_DRAWN = ("simulation.n_firms", "simulation.steps")
+ALWAYS_DRAWN = ("simulation.n_firms", "simulation.steps", "simulation.warmup")
 
 
 @st.composite
@@ -194,7 +195,7 @@ SCHEMA_CAPS = {
     "links.search_sample": 100, "clusters.max_size": 100, "clusters.min_founders": 20,
     "clusters.min_size": 20,
     "firms.size_median": 1000.0, "demography.startup_size": 100.0, "demography.investor_size": 1000.0,
-    "firms.initial_capital_per_employee": 1000.0,
+    "firms.initial_capital_per_employee": 1000.0, "simulation.warmup": 8,
 }
 
 
@@ -288,7 +289,7 @@ SHARE_INDICATORS = [k for k, v in INDICATORS.items() if v.unit in ("share", "[0,
 CUMULATIVE_INDICATORS = ("clusters_formed", "clusters_dissolved", "investors_attracted")
 #: ledger entries that only ever accumulate non-negative amounts (exit_capital does not: exiting firms
 #: usually leave with negative capital)
-MONOTONE_LEDGER = ("initial_capital", "entrant_capital", "revenue", "inputs", "wages", "fixed_costs",
+MONOTONE_LEDGER = ("initial_capital", "initial_funds", "entrant_capital", "revenue", "inputs", "wages", "fixed_costs",
                    "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
                    "coordination_spending", "payout", "public_funding", "fund_lost", "public_cofunding")
 
@@ -312,13 +313,14 @@ def _assert_unit(name: str, a) -> None:
 #: (``_init_firms``) and ``entrant_capital`` (``_demography``) and leaves the region as ``exit_capital``;
 #: public co-funding of collaborative projects (``_cofunding``) pays part of members' costs;
 #: clusters' funds receive the fees (and public funding) and pay ``coordination_spending``
-#: (``_collective_actions``); a dissolved cluster's fund leaves as ``fund_lost`` (``_dissolve``).
+#: (``_collective_actions``); a dissolved cluster's fund leaves as ``fund_lost`` (``_dissolve``). After a warm-up
+#: the ledger opens with the stocks of quarter 0: ``initial_capital`` (active firms) and ``initial_funds``.
 #: account -> (stock, inflows, outflows)
 ACCOUNTS = {
     "firms": (("initial_capital", "entrant_capital", "revenue", "moyens_saving", "pm_revenue", "public_cofunding"),
               ("inputs", "wages", "fixed_costs", "need_costs", "moyens_cost", "pm_cost", "club_cost", "fees",
                "payout")),
-    "funds": (("fees", "public_funding"), ("coordination_spending", "fund_lost")),
+    "funds": (("initial_funds", "fees", "public_funding"), ("coordination_spending", "fund_lost")),
 }
 
 
@@ -466,10 +468,13 @@ def check_invariants(m: ClusterModel, prev: dict | None, unbounded: frozenset[st
     # 7. population bookkeeping and cumulative counters
     assert m.indicators["n_firms"] == len(alive)
     assert m.indicators["n_clusters"] == len(live)
-    assert m.indicators["clusters_formed"] == m.counters["clusters_formed"] == C.n
-    assert m.indicators["clusters_dissolved"] == m.counters["clusters_dissolved"] == len(dead_c)
-    assert m.counters["exits"] == len(dead_f)
-    assert F.n == m.p.simulation.n_firms + m.counters["startups"] + m.counters["investors"]
+    # the counters count from quarter 0 (after the warm-up, whose firms and clusters have dates <= 0)
+    assert m.indicators["clusters_formed"] == m.counters["clusters_formed"] == np.count_nonzero(C.born[: C.n] > 0)
+    assert m.indicators["clusters_dissolved"] == m.counters["clusters_dissolved"] == np.count_nonzero(
+        C.died[dead_c] > 0)
+    assert m.counters["exits"] == np.count_nonzero(F.died[dead_f] > 0)
+    assert F.n == np.count_nonzero(F.born[: F.n] <= 0) + m.counters["startups"] + m.counters["investors"]
+    assert np.count_nonzero(F.born[: F.n] == -m.p.simulation.warmup) == m.p.simulation.n_firms
     assert m.indicators["investors_attracted"] == m.counters["investors"]
     snapshot = {
         "counters": dict(m.counters),
@@ -567,6 +572,7 @@ def test_value_added_has_one_definition_from_step_zero():
     """At step 0 (no memberships yet) value added = revenue − inputs − need costs, as in later quarters."""
     s = Scenario()
     s.simulation.n_firms = 40
+    s.simulation.warmup = 0  # the drawn state, before any cluster
     m = ClusterModel(s, rng=0, collect=False)
     F, rows = m.firms, m.alive_rows
     need = s.orientations.moyens.need_cost_per_employee * F.size[rows]

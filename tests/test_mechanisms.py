@@ -741,6 +741,7 @@ def test_outside_investors_need_positive_cluster_synergies():
     demography.demography(m)
     assert m.counters["investors"] == 0
     m.clusters.reputation[row] = 10.0 * m.p.demography.investor_synergy_reference  # expected 100 investors
+    m.labour_force = 1e9  # workers for all of them (7.22: investors hire from the unemployed)
     n0 = m.firms.n
     demography.demography(m)
     k = int(m.counters["investors"])

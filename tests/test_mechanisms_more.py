@@ -472,16 +472,19 @@ def _market_model():
 
 
 def test_export_revenue_is_demand_times_weight_share():
-    """export_i = demand_s · w_i / (Σ_s w + competitors_s), w = size·(prod/frontier)^elasticity."""
+    """export_i = demand_s · w_i / (Σ_s w + competitors_s), w = s_ref · (size / s_ref)^α · (prod/frontier)^elasticity;
+    the market's price (revenue per unit of weight) is demand_s / (Σ_s w + competitors_s)."""
     m = _market_model()
     F = m.firms
     rows = m.alive_rows
-    e = m.p.market.market_share_elasticity
+    e, a, ref = m.p.market.market_share_elasticity, m.p.market.returns_to_scale, m.p.firms.size_median
+    assert a < 1
     market.market(m)
-    w = F.size[rows] * (F.prod[rows] / 1.2) ** e
+    w = ref * (F.size[rows] / ref) ** a * (F.prod[rows] / 1.2) ** e
     s = F.sector[rows]
     total = np.array([w[s == 0].sum(), w[s == 1].sum()]) + m.competitors
     np.testing.assert_allclose(F.export_revenue[rows], m.demand[s] * w / total[s], rtol=1e-12)
+    np.testing.assert_allclose(m.price, m.demand / total, rtol=1e-12)
     for k in (0, 1):  # the region and the outside competitors share the whole demand
         assert F.export_revenue[rows][s == k].sum() + m.demand[k] * m.competitors[k] / total[k] == pytest.approx(
             m.demand[k])
@@ -507,9 +510,11 @@ def test_higher_productivity_wins_a_larger_share():
 
 
 def test_without_elasticity_shares_follow_size_only():
-    """elasticity 0: export per employee is demand_s/(Σ_s size + competitors_s), whatever the productivity."""
+    """elasticity 0 and constant returns: export per employee is demand_s/(Σ_s size + competitors_s), whatever
+    the productivity."""
     m = _market_model()
     m.p.market.market_share_elasticity = 0.0
+    m.p.market.returns_to_scale = 1.0
     F = m.firms
     rows = m.alive_rows
     market.market(m)

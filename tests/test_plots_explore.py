@@ -41,7 +41,7 @@ def labelled(ax, prefix: str) -> list:
 def region():
     """One small baseline region stepped by hand, with a record of its live clusters, and the same run's
     tables from run_replication (the notebook 01 set-up, smaller)."""
-    scenario = cs.load_scenario(ROOT / "configs" / "baseline.yaml", ["simulation.n_firms=100"])
+    scenario = cs.load_scenario(ROOT / "configs" / "baseline.yaml", ["simulation.n_firms=100", "simulation.warmup=0"])
     model = cs.ClusterModel(scenario, rng=cs.replication_seed(SEED, 0))
     rows = []
     for _ in range(36):

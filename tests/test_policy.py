@@ -23,6 +23,7 @@ from clustersim.model.mechanisms import actions, membership
 from clustersim.model.orientations import cognitive_learning_factor
 from clustersim.model.policy.instruments import INSTRUMENTS, SPENDING_ITEMS
 from clustersim.model.policy.public import PublicPolicy, build_policy
+from clustersim.model.state import NEVER
 from clustersim.scenario.io import ScenarioError, scenario_from_dict
 
 # --------------------------------------------------------------------------------------------------------
@@ -43,14 +44,15 @@ def on(**fields) -> dict:
 
 
 def policy_scenario(n_firms: int = 60, policy: dict | None = None, params: dict | None = None, *,
-                    quiet: bool = False, budget: float = 100_000.0, steps: int = 30):
-    """A scenario validated by scenario_from_dict (the Policy validator runs).
+                    quiet: bool = False, budget: float = 100_000.0, steps: int = 30, warmup: int = 0):
+    """A scenario validated by scenario_from_dict (the Policy validator runs), without warm-up unless asked (the
+    instruments are tested on the drawn region, where each test knows what is there).
 
     ``policy``: dotted paths under ``policy`` (values may be mappings); ``params``: dotted paths of the rest.
     The region funds everything (the default shares) with ``budget`` k€ a year. ``quiet`` switches off every
     process that adds or removes firms, clusters or memberships (tests/helpers.py QUIET).
     """
-    data: dict = {"simulation": {"n_firms": n_firms, "steps": steps}}
+    data: dict = {"simulation": {"n_firms": n_firms, "steps": steps, "warmup": warmup}}
     for path, value in {**(QUIET if quiet else {}), **(params or {})}.items():
         put_path(data, path, value)
     put_path(data, "policy.funders.region.budget_per_year", budget)
@@ -60,11 +62,11 @@ def policy_scenario(n_firms: int = 60, policy: dict | None = None, params: dict 
 
 
 def policy_model(n_firms: int = 60, policy: dict | None = None, params: dict | None = None, *, seed: int = 1,
-                 quiet: bool = False, budget: float = 100_000.0, steps: int = 30,
+                 quiet: bool = False, budget: float = 100_000.0, steps: int = 30, warmup: int = 0,
                  always_policy: bool = False) -> ClusterModel:
     """A seeded model of :func:`policy_scenario`; ``always_policy`` uses a PublicPolicy even when the
     scenario has no public action (a control that can still label clusters)."""
-    s = policy_scenario(n_firms, policy, params, quiet=quiet, budget=budget, steps=steps)
+    s = policy_scenario(n_firms, policy, params, quiet=quiet, budget=budget, steps=steps, warmup=warmup)
     return ClusterModel(s, rng=seed, collect=False, policy=PublicPolicy(s) if always_policy else None)
 
 
@@ -134,7 +136,7 @@ def spy_create(m: ClusterModel) -> list:
     made = []
     original = m.create_cluster
 
-    def create(initiator, founders, scores, purpose, mode=MODE_BOTTOM_UP, locked_until=-1):
+    def create(initiator, founders, scores, purpose, mode=MODE_BOTTOM_UP, locked_until=NEVER):
         row = original(initiator, founders, scores, purpose, mode=mode, locked_until=locked_until)
         made.append((m.now, row, mode, int(initiator), np.asarray(founders).copy(), np.asarray(scores).copy(),
                      purpose, locked_until))
@@ -177,7 +179,7 @@ def test_baseline_without_policy_uses_nopolicy_and_spends_nothing():
     assert all(v == 0 for v in m.policy_counters.values())
     C = m.clusters
     assert not C.supported[: C.n].any() and (C.founded_mode[: C.n] == MODE_BOTTOM_UP).all()
-    assert (m.memberships.locked_until == -1).all()
+    assert (m.memberships.locked_until == NEVER).all()
     assert (m.noise_factor, m.contribution_factor, m.trust_loss_factor) == (1.0, 1.0, 1.0)
 
 
@@ -506,7 +508,7 @@ def test_facilitation_pays_the_coordination_gap_into_supported_funds_only(ceilin
 
 def test_facilitation_over_a_run_matches_the_spending_ledger_and_keeps_funds_balanced():
     m = policy_model(80, {"support.open_labelling": True, "support.label_min_size": 3,
-                          "instruments.facilitation": on(amount_per_cluster=5.0)}, seed=2)
+                          "instruments.facilitation": on(amount_per_cluster=5.0)}, seed=2, warmup=20)
     for _ in range(15):
         m.step()
         assert m.ledger["public_funding"] == pytest.approx(spent(m, "facilitation"))
@@ -617,7 +619,8 @@ def test_cofunding_lowers_the_contributions_firms_expect_when_judging_a_supporte
 
 def test_cofunding_over_a_run_matches_the_spending_ledger_and_money_balances():
     m = policy_model(80, {"support.open_labelling": True, "support.label_min_size": 3,
-                          "instruments.cofunding": on(rate=0.5, cap_per_cluster=4.0)}, seed=2, budget=200.0)
+                          "instruments.cofunding": on(rate=0.5, cap_per_cluster=4.0)}, seed=2, budget=200.0,
+                     warmup=20)
     for _ in range(16):
         m.step()
         assert m.ledger["public_cofunding"] == pytest.approx(spent(m, "cofunding"), abs=1e-9)
@@ -1015,7 +1018,7 @@ def test_calls_select_only_eligible_projects_best_match_first_up_to_max_selected
     """Every selected project meets min/max_members, min_match and min_sectors (each rule alone refuses some
     proposals here); the selected are the best-matching eligible ones, at most max_selected per call."""
     policy = {**CALLS, "constitution.calls.min_members": 3, "constitution.calls.min_match": 0.5}
-    m, calls, made = _call_run(policy, {"clusters.initiative_probability": 0.0, "region.n_sectors": 2}, seed=3)
+    m, calls, made = _call_run(policy, {"clusters.initiative_probability": 0.0, "region.n_sectors": 2}, seed=2)
     F, cc = m.firms, m.p.policy.constitution.calls
     assert sorted(calls) == [2, 4, 6]
     total_apps = total_selected = 0
@@ -1042,11 +1045,12 @@ def test_calls_select_only_eligible_projects_best_match_first_up_to_max_selected
             assert cc.min_members <= len(members) <= cc.max_members
             assert scores[:, purpose].mean() >= cc.min_match
             assert len(np.unique(F.sector[members])) >= cc.min_sectors
-            assert keyed[initiator][0] and locked == -1
-        # as many as max_selected allows, the best-matching ones (then the largest)
+            assert keyed[initiator][0] and locked == NEVER
+        # as many as max_selected allows, the best-matching ones (then the largest; ties drawn at random)
         assert len(created) == min(cc.max_selected, n_eligible)
         ranked = sorted((k for k, v in keyed.items() if v[0]), key=lambda k: (-keyed[k][1], -keyed[k][2]))
-        assert sorted(x[3] for x in created) == sorted(ranked[: len(created)])
+        assert (sorted(keyed[x[3]][1:] for x in created)
+                == sorted(keyed[k][1:] for k in ranked[: len(created)]))
         total_apps += len(proposals)
         total_selected += len(created)
     assert min(refused_by_only.values()) > 0, refused_by_only
@@ -1149,7 +1153,7 @@ def test_directive_counterfactual_assigns_firms_to_locked_labelled_unvalidated_c
     assert (C.founded_mode[rows] == MODE_DIRECTIVE).all()
     assert C.supported[rows[C.alive[rows]]].all() and (C.labelled_at[rows] >= 2).all()
     assert not C.validated[rows].any() and (C.clarity[rows] == 0).all()  # assigned, not validated
-    locked = mem.locked_until > -1
+    locked = mem.locked_until > NEVER
     assert locked.any()
     assert (C.founded_mode[mem.cluster[locked]] == MODE_DIRECTIVE).all()
     # unlocked memberships of a directive cluster are firms that joined it later, by the voluntary rule
@@ -1213,12 +1217,12 @@ def test_no_mode_but_the_directive_counterfactual_puts_a_firm_into_a_cluster(mod
     made = spy_create(m)
     for _ in range(14):
         m.step()
-        assert (m.memberships.locked_until == -1).all()
+        assert (m.memberships.locked_until == NEVER).all()
         assert not (m.clusters.founded_mode[: m.clusters.n] == MODE_DIRECTIVE).any()
         assert m.indicators["assigned_share"] == 0.0
     assert made
     for _, _, mode_made, initiator, founders, _, _, locked in made:
-        assert locked == -1 and mode_made != MODE_DIRECTIVE
+        assert locked == NEVER and mode_made != MODE_DIRECTIVE
         assert any(i == initiator and acc is not None and np.array_equal(acc, founders)
                    for i, _, _, acc in accepted)
     modes = {x[2] for x in made}
@@ -1274,7 +1278,7 @@ def test_identification_campaigns_at_identified_groups_whose_seeds_found_labelle
     for _, row, _, seed, founders, _, _, locked in ident:
         group = next(g for s, _, g in groups if s == seed)
         assert set(founders.tolist()) <= set(group.tolist()) & reached
-        assert C.supported[row] and C.labelled_at[row] == 2 and locked == -1
+        assert C.supported[row] and C.labelled_at[row] == 2 and locked == NEVER
     assert m.indicators["clusters_formed_policy"] == len(ident)
 
 

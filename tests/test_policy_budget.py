@@ -767,7 +767,7 @@ def test_a_model_without_policy_has_an_empty_ledger():
 
 def _independent_cofunding_scenario() -> Scenario:
     return scenario_from_dict({
-        "simulation": {"n_firms": 60, "steps": 12},
+        "simulation": {"n_firms": 60, "steps": 12, "warmup": 0},
         "clusters": {"initiative_probability": 0.1, "awareness_probability": 1.0, "min_founders": 2},
         "policy": {"cofunding_rule": "independent",
                    "funders": {"local": {"budget_per_year": 1.0}, "region": {"budget_per_year": 1000.0}},

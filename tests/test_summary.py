@@ -65,8 +65,8 @@ def test_recording_only_the_late_quarters_gives_the_same_summary_and_the_same_dy
     too_late.run()
     with pytest.raises(ValueError, match="recorded from quarter 25"):
         summarise_model(too_late, 30)
-    with pytest.raises(ValueError, match="record_from"):
-        ClusterModel(scenario, record_from=-1)
+    with pytest.raises(ValueError, match="record_from"):  # before the warm-up's first quarter
+        ClusterModel(scenario, record_from=-scenario.simulation.warmup - 1)
 
 
 @pytest.mark.parametrize("name", ["baseline", "full_support"])

@@ -57,7 +57,8 @@ def test_explore_model_applies_controls_and_ignores_mesas_scenario_keyword():
     m = ExploreModel(str(BASELINE), scenario=MesaScenario(), **{**SMALL, "trust.gain_rate": 0.17,
                                                                   "firms.cooperativeness_mean": np.float64(0.9)})
     assert m.p.trust.gain_rate == 0.17 and m.p.firms.cooperativeness_mean == 0.9
-    assert m.p.simulation.n_firms == 60 and len(m.alive_rows) == 60
+    F = m.firms  # the 60 firms drawn at the start of the warm-up
+    assert m.p.simulation.n_firms == 60 and (F.born[: F.n] == -m.p.simulation.warmup).sum() == 60
 
 
 def test_budget_scale_multiplies_every_funders_budget():

@@ -63,18 +63,25 @@ def _summary(step: np.ndarray, values: np.ndarray, alive: np.ndarray, lifetime: 
     n_old = int(old.sum())
     out["cluster_survival_12q"] = float((lifetime[old] >= SURVIVAL_WINDOW).sum() / n_old) if n_old else 1.0
     out["clusters_ever"] = float(len(born))
+    formed = born > 0  # during observation (clusters alive at quarter 0 came from the warm-up)
     for code, mode in enumerate(FOUNDED_MODES):
-        out[f"clusters_formed_{mode}"] = float((founded_mode == code).sum())
+        out[f"clusters_formed_{mode}"] = float(((founded_mode == code) & formed).sum())
     return out
+
+
+def _observed(alive: np.ndarray, died: np.ndarray) -> np.ndarray:
+    """The clusters a run observed: alive at its end or dissolved after quarter 0 (not those the warm-up ended)."""
+    return alive | (died > 0)
 
 
 def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[str, float]:
     """Per-run summary: each indicator's final value and its mean over the last 20 % of the run,
     plus cluster life-cycle statistics (also by founding mode)."""
     values = np.ascontiguousarray(ts[list(INDICATORS)].to_numpy(dtype=np.float64).T)
-    return _summary(ts["step"].to_numpy(), values, clusters["alive"].to_numpy(dtype=bool),
-                    clusters["lifetime"].to_numpy(), clusters["born"].to_numpy(), clusters["founded_mode"].to_numpy(),
-                    steps)
+    alive = clusters["alive"].to_numpy(dtype=bool)
+    seen = _observed(alive, clusters["died"].to_numpy())
+    return _summary(ts["step"].to_numpy(), values, alive[seen], clusters["lifetime"].to_numpy()[seen],
+                    clusters["born"].to_numpy()[seen], clusters["founded_mode"].to_numpy()[seen], steps)
 
 
 def summarise_model(model: ClusterModel, steps: int) -> dict[str, float]:
@@ -89,9 +96,10 @@ def summarise_model(model: ClusterModel, steps: int) -> dict[str, float]:
                          f"first quarter the summary reads ({late_steps(steps)[0]})")
     C, n = model.clusters, model.clusters.n
     alive = C.alive[:n]
+    seen = _observed(alive, C.died[:n])
     lifetime = np.where(alive, model.now - C.born[:n], C.died[:n] - C.born[:n])
-    return _summary(np.arange(model.record_from, model.record_from + values.shape[1]), values, alive, lifetime,
-                    C.born[:n], C.founded_mode[:n], steps)
+    return _summary(np.arange(model.record_from, model.record_from + values.shape[1]), values, alive[seen],
+                    lifetime[seen], C.born[:n][seen], C.founded_mode[:n][seen], steps)
 
 
 def model_spending_summary(model: ClusterModel) -> dict[str, float]:

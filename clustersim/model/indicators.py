@@ -71,6 +71,8 @@ INDICATORS: dict[str, Indicator] = {
                              "value added over its initial level, minus 1 (0 if the initial level is not "
                              "positive)"),
     "employment": _I("leverage", "employees", "employment of regional firms"),
+    "unemployment_rate": _I("leverage", "share", "1 − employment over the region's labour force (ODD 7.1)"),
+    "wage": _I("leverage", "k€/employee/quarter", "the regional wage this quarter (wage curve, ODD 7.1)"),
     "investors_attracted": _I("leverage", "firms", "outside investors attracted (cumulative)"),
     "local_purchases": _I("leverage", "k€/quarter", "purchases of regional firms from local suppliers"),
     "member_purchases_from_nonmembers": _I("leverage", "k€/quarter",
@@ -171,7 +173,8 @@ def _competitiveness(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
 
 def _durability(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict[str, float]:
     F, C, mem, st, counters = model.firms, model.clusters, model.memberships, model.step_stats, model.counters
-    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW)
+    # clusters formed at least SURVIVAL_WINDOW quarters ago that observation saw (not those the warm-up ended)
+    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW) & (C.alive[: C.n] | (C.died[: C.n] > 0))
     n_old = np.count_nonzero(formed_old)
     return {
         "n_clusters": float(len(live)),
@@ -200,6 +203,8 @@ def _leverage(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
         "value_added": va,
         "value_added_growth": va / va0 - 1.0 if va0 > 0 else 0.0,
         "employment": float(_total(F.size[rows])),
+        "unemployment_rate": 1.0 - float(_total(F.size[rows])) / model.labour_force,
+        "wage": float(model.wage),
         "investors_attracted": float(model.counters.investors),
         "local_purchases": st.local_purchases,
         "member_purchases_from_nonmembers": st.member_purchases_from_nonmembers,

@@ -21,6 +21,9 @@ One step is one quarter. The schedule of a step (see docs/ODD.md, "Process overv
 11. indicators are recorded.
 
 Public policies act through :attr:`ClusterModel.policy` at documented points (``policy.act(model, phase)``).
+The model is built in its drawn initial state and then runs ``simulation.warmup`` quarters without any policy
+(:meth:`ClusterModel.warm_up`, ODD section 5): quarter 0, where observation and policy start, is the warmed-up
+region.
 """
 
 from __future__ import annotations
@@ -105,9 +108,11 @@ class ClusterModel(mesa.Model):
         rng: seed, ``numpy.random.SeedSequence`` or generator; all randomness comes from ``self.rng``.
         policy: public authorities' behaviour (default: none).
         collect: record indicators every step with Mesa's DataCollector.
-        record_from: compute and record indicators only from this quarter on (0, the default: from the
-            initial state). Indicators only describe the region (nothing in the dynamics reads them), so
-            runs whose summary reads only the last quarters (sweeps without time series) skip the others;
+        record_from: compute and record indicators only from this quarter on (0, the default: from quarter 0,
+            the state after the warm-up; negative, down to ``-simulation.warmup``: warm-up quarters too, which
+            ``simulation.record_warmup`` asks for). Indicators only describe the region (nothing in the dynamics
+            reads them), so runs whose summary reads only the last quarters (sweeps without time series) skip
+            the others;
             the dynamics and the random stream are the same whatever this is. The quarter's diagnostics
             (``step_stats``) that only indicators read are computed only in recorded quarters (``observing``).
         agents: create the Mesa agents :class:`~clustersim.model.agents.Firm` and
@@ -127,7 +132,13 @@ class ClusterModel(mesa.Model):
     frontier: float  # the external productivity frontier
     demand: np.ndarray  # external demand of each sector's market, k€/quarter
     demand0: float  # total external demand at the start
+    demand_trend: np.ndarray  # each sector's demand trend, k€/quarter
+    demand_deviation: np.ndarray  # each sector's log-deviation of demand from its trend (AR(1))
     competitors: np.ndarray  # outside competitors' capacity per sector (frontier units)
+    price: np.ndarray  # each sector's export revenue per unit of competitive weight last market (k€/quarter)
+    labour_force: float  # the region's labour force (employees)
+    wage: float  # the regional wage this quarter (k€/employee/quarter, wage curve)
+    wage_level: float  # the wage curve's level at the natural unemployment rate (moved by the Phillips curve)
     firms: FirmTable
     clusters: ClusterTable
     memberships: MembershipTable
@@ -158,14 +169,17 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | None = None, rng: Any = None, policy: Policy | None = None,
                  collect: bool = True, record_from: int = 0, agents: bool = True) -> None:
-        if int(record_from) < 0:
-            raise ValueError(f"record_from must be >= 0, not {record_from}")
-        self.record_from = int(record_from)
-        self.observing = True  # whether this quarter's diagnostics are recorded (step 0, the initial state, is)
-        self.agent_views = bool(agents)
         super().__init__(rng=rng)
         self.scenario_config = scenario if scenario is not None else Scenario()
         self.p = self.scenario_config
+        warmup = self.p.simulation.warmup
+        if self.p.simulation.record_warmup and int(record_from) <= 0:
+            record_from = -warmup
+        if int(record_from) < -warmup:
+            raise ValueError(f"record_from must be >= -simulation.warmup ({-warmup}), not {record_from}")
+        self.record_from = int(record_from)
+        self.observing = self.record_from <= -warmup  # whether this quarter's diagnostics are recorded
+        self.agent_views = bool(agents)
         if policy is None:
             from clustersim.model.policy.public import build_policy
 
@@ -178,15 +192,20 @@ class ClusterModel(mesa.Model):
         population.init_firms(self, self.p.simulation.n_firms)
         market.init_market(self)
         links.init_links(self)
-        market.market(self)  # initial accounts, so that indicators at step 0 describe the starting region
+        market.market(self)  # initial accounts, so that indicators describe the starting region
         self.indicators = {}
         self.va0 = None
-        self.refresh_indicators()  # always at step 0: value-added growth is measured from it
-        self.datacollector: IndicatorCollector | None = None
-        if collect:
-            self.datacollector = IndicatorCollector()
-            if self.record_from == 0:
-                self.datacollector.collect(self)
+        self.datacollector: IndicatorCollector | None = IndicatorCollector() if collect else None
+        if warmup:
+            if self.observing:  # the drawn initial state, quarter -warmup, when the warm-up is recorded
+                self.refresh_indicators()
+                if self.datacollector is not None:
+                    self.datacollector.collect(self)
+            self.warm_up(warmup)
+        self.observing = self.record_from <= 0
+        self.refresh_indicators()  # always at quarter 0: value-added growth is measured from it
+        if self.datacollector is not None and self.observing:
+            self.datacollector.collect(self)
 
     def _build_state(self) -> None:
         """Empty tables and stores sized for the scenario, the domains' critical masses and the sectors'
@@ -195,7 +214,7 @@ class ClusterModel(mesa.Model):
         n = p.simulation.n_firms
         self.K = p.region.n_capabilities
         self.S = p.region.n_sectors
-        self.now = 0
+        self.now = -p.simulation.warmup  # quarter 0 is the start of observation, after the warm-up
         self.frontier = 1.0
         self.alive_rows_cache = None
         self.live_clusters_cache = None
@@ -217,8 +236,8 @@ class ClusterModel(mesa.Model):
         # sector "core" capability profiles: sectors differ in which domains they rely on
         self.sector_profile = self.rng.dirichlet(np.ones(self.K), size=self.S)
         self.ledger = {k: 0.0 for k in (
-            "initial_capital", "entrant_capital", "exit_capital", "revenue", "inputs", "wages", "fixed_costs",
-            "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
+            "initial_capital", "initial_funds", "entrant_capital", "exit_capital", "revenue", "inputs", "wages",
+            "fixed_costs", "need_costs", "moyens_saving", "moyens_cost", "pm_revenue", "pm_cost", "club_cost", "fees",
             "coordination_spending", "payout", "public_funding", "fund_lost", "public_cofunding")}
         self.counters = Counters()
         self.step_stats = QuarterStats()
@@ -276,8 +295,18 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
+        """One observed quarter: the dynamics (:meth:`advance`), then its indicators are recorded."""
+        self.advance()
+        if self.observing:
+            self.refresh_indicators()
+            if self.datacollector is not None:
+                self.datacollector.collect(self)
+        if self.now >= self.p.simulation.steps:
+            self.running = False
+
+    def advance(self) -> None:
+        """The dynamics of one quarter (ODD "Process overview and scheduling"), without recording."""
         self.now += 1
-        p = self.p
         self.step_stats = QuarterStats()
         # diagnostics read only by the indicators (step_stats) are computed only in quarters that record them
         self.observing = self.now >= self.record_from
@@ -296,12 +325,28 @@ class ClusterModel(mesa.Model):
         demography.demography(self)
         links.links(self)
         self.policy.act(self, "end")
-        if self.observing:
-            self.refresh_indicators()
-            if self.datacollector is not None:
-                self.datacollector.collect(self)
-        if self.now >= p.simulation.steps:
-            self.running = False
+
+    def warm_up(self, quarters: int) -> None:
+        """Run ``quarters`` quarters before quarter 0 of observation (``simulation.warmup``; ODD 5): the dynamics
+        without any public policy, recorded only when ``record_from`` is negative. Then observation starts: the
+        clock reads 0, the counters, the ledger and the initial cohort start afresh, and quarter 0's
+        indicators describe the warmed-up region."""
+        policy, self.policy = self.policy, NoPolicy()
+        for _ in range(quarters):
+            self.advance()
+            if self.observing and self.now < 0:
+                self.refresh_indicators()
+                if self.datacollector is not None:
+                    self.datacollector.collect(self)
+        self.policy = policy
+        # observation starts: the region's stocks at quarter 0 open the ledger, the counts start afresh
+        F, C = self.firms, self.clusters
+        self.counters = Counters()
+        self.ledger = dict.fromkeys(self.ledger, 0.0)
+        self.ledger["initial_capital"] = float(np.add.reduce(F.capital[self.alive_rows]))
+        self.ledger["initial_funds"] = float(np.add.reduce(C.fund[self.live_clusters]))
+        F.cohort0[: F.n] = F.alive[: F.n]
+        self.va0 = None
 
     def refresh_indicators(self) -> None:
         """Compute :attr:`indicators` for the current state (:func:`.indicators.compute_indicators`)."""

@@ -23,6 +23,7 @@ __all__ = [
     "MODE_DIRECTIVE",
     "MODE_DRAWN",
     "MODE_IDENTIFICATION",
+    "NEVER",
     "POLICY_MODES",
     "STAGE_DECLINE",
     "STAGE_DISSOLVED",
@@ -45,6 +46,9 @@ STAGE_EMERGENCE, STAGE_GROWTH, STAGE_MATURITY, STAGE_DECLINE, STAGE_DISSOLVED = 
 #: how a cluster came into being (``ClusterTable.founded_mode``)
 FOUNDED_MODES = ("bottom_up", "identification", "call", "directive", "drawn")
 MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE, MODE_DRAWN = range(5)
+#: a quarter before any other (a lock that never held): quarters are negative during the warm-up, so -1 is not
+#: "never"
+NEVER = -(2**62)
 #: the modes of clusters a public policy brought into being
 POLICY_MODES = (MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE)
 
@@ -206,7 +210,7 @@ class MembershipTable:
         return len(self.firm)
 
     def add(self, firms: np.ndarray, clusters: np.ndarray, now: int, memory: np.ndarray,
-            trust: float, locked_until: int = -1) -> None:
+            trust: float, locked_until: int = NEVER) -> None:
         k = len(firms)
         self.firm = _extended(self.firm, k, firms)
         self.cluster = _extended(self.cluster, k, clusters)

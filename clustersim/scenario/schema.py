@@ -94,6 +94,11 @@ class CriticalMass(Section):
 class Simulation(Section):
     n_firms: int = P(300, ge=5, le=200_000, unit="firms", desc="regional firms at the start")
     steps: int = P(80, ge=1, le=4000, unit="quarters", desc="length of a run (80 quarters = 20 years)")
+    warmup: int = P(40, ge=0, le=4000, unit="quarters",
+                    desc="quarters run before quarter 0 of observation, without any public policy, so that "
+                         "the region starts from its stationary state")
+    record_warmup: bool = P(False, unit="-",
+                            desc="also record the warm-up quarters' indicators (steps -warmup .. -1)")
     replications: int = P(8, ge=1, le=100_000, unit="runs", desc="replications run by `clustersim run`")
     seed: int = P(20261126, ge=0, le=2**63 - 1, unit="-",
                   desc="root seed; replication i uses SeedSequence(seed).spawn(R)[i]")
@@ -110,7 +115,8 @@ class Region(Section):
 
 class Market(Section):
     revenue_per_employee: float = P(50.0, ge=0.01, le=10_000.0, unit="k€/employee/quarter",
-                                    desc="export revenue per employee of a firm at the frontier productivity")
+                                    desc="export revenue per employee of a firm of median size at the frontier "
+                                         "productivity, at the start")
     input_share: float = P(0.5, ge=0.0, lt=1.0, unit="share of revenue",
                            desc="intermediate inputs bought per unit of revenue")
     wage: float = P(20.5, ge=0.0, le=1000.0, unit="k€/employee/quarter", desc="labour cost per employee")
@@ -118,20 +124,39 @@ class Market(Section):
     market_share_elasticity: float = P(2.0, ge=0.0, le=20.0, unit="-",
                                        desc="sensitivity of market share to productivity relative to the "
                                             "frontier (competition intensity on the external market)")
+    returns_to_scale: float = P(0.85, ge=0.1, le=1.0, unit="-",
+                                desc="exponent of employment in a firm's market weight (span of control: below 1 a "
+                                     "firm's profitable size is finite; 1: constant returns)")
     frontier_growth: float = P(0.006, ge=-0.1, le=0.2, unit="1/quarter",
                                desc="growth rate of the external competitors' productivity frontier")
-    demand_growth: float = P(0.005, ge=-0.2, le=0.2, unit="1/quarter", desc="trend growth of external demand")
+    demand_growth: float = P(0.0, ge=-0.2, le=0.2, unit="1/quarter", desc="trend growth of external demand")
     demand_volatility: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                  desc="standard deviation of sector demand shocks")
-    competitor_capacity_growth: float = P(0.004, ge=-0.2, le=0.2, unit="1/quarter",
-                                          desc="growth of outside competitors' capacity")
+    demand_persistence: float = P(0.95, ge=0.0, le=1.0, unit="-",
+                                  desc="quarterly autocorrelation of a sector's log-demand deviation from its trend "
+                                       "(1: a random walk, shocks never fade)")
+    competitor_capacity_growth: float = P(0.0, ge=-0.2, le=0.2, unit="1/quarter",
+                                          desc="trend growth of outside competitors' capacity")
+    competitor_response: float = P(0.05, ge=0.0, le=1.0, unit="-",
+                                   desc="elasticity of outside competitors' capacity, per quarter, to the market's "
+                                        "revenue per unit of competitive weight over revenue_per_employee (0: they "
+                                        "ignore it)")
+    wage_curve_elasticity: float = P(0.1, ge=0.0, le=2.0, unit="-",
+                                     desc="elasticity of the wage to the unemployment rate relative to its natural "
+                                          "rate (the wage curve)")
+    wage_flexibility: float = P(0.1, ge=0.0, le=5.0, unit="1/quarter",
+                                desc="fall of the wage curve's log level per quarter per unit of unemployment above "
+                                     "its natural rate (wage Phillips curve; with the elasticity 0, a fixed wage)")
+    unemployment_rate: float = P(0.08, ge=0.01, le=0.5, unit="share",
+                                 desc="the region's natural unemployment rate, also its rate at the start (the "
+                                      "labour force is the initial employment over 1 minus this)")
     payout_share: float = P(0.5, ge=0.0, le=1.0, unit="share", desc="share of positive profit paid out")
 
 
 class Firms(Section):
     size_median: float = P(20.0, ge=1.0, le=100_000.0, unit="employees", desc="median firm size")
     size_dispersion: float = P(1.0, ge=0.0, le=4.0, unit="log-units", desc="sigma of lognormal firm sizes")
-    productivity_median: float = P(0.97, ge=0.01, le=3.0, unit="× frontier",
+    productivity_median: float = P(1.08, ge=0.01, le=3.0, unit="× frontier",
                                    desc="median initial productivity relative to the frontier")
     productivity_dispersion: float = P(0.05, ge=0.0, le=2.0, unit="log-units",
                                        desc="sigma of lognormal initial productivity")

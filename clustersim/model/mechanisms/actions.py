@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from clustersim.model.mechanisms.market import ration_hiring
 from clustersim.model.orientations import ORIENTATIONS, ActionContext, ActionResult
 from clustersim.util.arrays import row_mean, segment_sum, stable_argsort
 
@@ -240,7 +241,7 @@ def accounts(m: ClusterModel, flows: MemberFlows) -> None:
     size_r = F.size[rows]
     revenue_r = F.revenue[rows]
     inputs_r = F.inputs[rows]
-    wages_r = p.market.wage * size_r
+    wages_r = m.wage * size_r  # the regional wage of the quarter (wage curve, ODD 7.1)
     labour_r = wages_r + p.market.fixed_cost  # wages and fixed cost: the scale of employment decisions
     need_r = p.orientations.moyens.need_cost_per_employee * size_r
     profit = (revenue_r - inputs_r - (labour_r + need_r) + flows.cash - flows.costs - flows.fees)
@@ -262,8 +263,8 @@ def accounts(m: ClusterModel, flows: MemberFlows) -> None:
     # employment follows profitability
     fm = p.firms
     rel = profit / np.maximum(labour_r, 1e-9)
-    F.size[rows] = np.maximum(1.0, size_r * (1 + (fm.employment_adjustment * rel).clip(-fm.max_growth,
-                                                                                       fm.max_growth)))
+    wanted = np.maximum(1.0, size_r * (1 + (fm.employment_adjustment * rel).clip(-fm.max_growth, fm.max_growth)))
+    F.size[rows] = ration_hiring(m, size_r, wanted)
     F.neg_streak[rows] = np.where(capital_r < 0, F.neg_streak[rows] + 1, 0)
 
 

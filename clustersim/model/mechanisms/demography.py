@@ -37,6 +37,11 @@ def quantile(values: np.ndarray, q: float) -> float:
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
+def unemployed(m: ClusterModel) -> float:
+    """The region's unemployed: its labour force less the employees of its living firms (ODD 7.1)."""
+    return m.labour_force - float(np.add.reduce(m.firms.size[m.alive_rows]))
+
+
 def demography(m: ClusterModel) -> None:
     """Demography (ODD 7.22): firms with negative capital for ``exit_patience`` quarters exit; start-ups
     imitate successful firms; outside investors come for the clusters' synergies."""
@@ -75,8 +80,9 @@ def startups(m: ClusterModel) -> None:
     with noise, a share of its productivity."""
     F, d, fm = m.firms, m.p.demography, m.p.firms
     rows = m.alive_rows
-    n_start = int(m.rng.poisson(d.startup_rate * len(rows)))
-    if not n_start:
+    n_start = int(m.rng.poisson(d.startup_rate * m.p.simulation.n_firms))
+    n_start = min(n_start, int(unemployed(m) // d.startup_size))  # founders hire from the unemployed
+    if n_start <= 0:
         return
     perf = F.profit[rows] / F.size[rows]
     top = rows[perf >= quantile(perf, d.imitation_quantile)]
@@ -107,6 +113,8 @@ def investors(m: ClusterModel) -> None:
                                  / np.add.reduce(weight, dtype=np.float64)))
     n_inv = int(m.rng.poisson(d.investor_rate * synergy / d.investor_synergy_reference)) if synergy > 0 else 0
     for _ in range(n_inv):
+        if unemployed(m) < d.investor_size:  # it hires from the unemployed
+            break
         target = int(live[np.argmax(m.clusters.reputation[live])])
         mem_rows = m.memberships.firm[m.memberships.cluster == target]
         sector = int(F.sector[mem_rows[m.rng.integers(0, len(mem_rows))]]) if len(mem_rows) else 0

@@ -11,7 +11,7 @@ import numpy as np
 from clustersim.model.agents import Cluster
 from clustersim.model.mechanisms.actions import alignment
 from clustersim.model.mechanisms.membership import add_memberships
-from clustersim.model.state import MODE_BOTTOM_UP, STAGE_EMERGENCE
+from clustersim.model.state import MODE_BOTTOM_UP, NEVER, STAGE_EMERGENCE
 from clustersim.util.arrays import unique_ints
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def consider(m: ClusterModel, i: int, purpose: int, cand: np.ndarray, noise: flo
 
 
 def create_cluster(m: ClusterModel, initiator: int, founders: np.ndarray, scores: np.ndarray, purpose: int,
-                    mode: int = MODE_BOTTOM_UP, locked_until: int = -1) -> int:
+                    mode: int = MODE_BOTTOM_UP, locked_until: int = NEVER) -> int:
     """A new cluster: the founding purpose at full intensity, the other orientations at the founders'
     mean interest in them (clusters pursue several orientations, not mutually exclusive).
 

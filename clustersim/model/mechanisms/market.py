@@ -4,6 +4,7 @@ market shares; local purchases along supplier links (ODD 7.1-7.3).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +15,9 @@ if TYPE_CHECKING:
 
 def init_market(m: ClusterModel) -> None:
     """External demand and outside competitors at the start, sized so that the region holds
-    ``initial_export_share`` of each sector's market."""
+    ``initial_export_share`` of each sector's market at a revenue of ``revenue_per_employee`` per unit of
+    competitive weight (the outside competitors' break-even); the labour force, from the initial employment
+    and ``unemployment_rate``."""
     p = m.p
     F = m.firms
     a = F.alive[: F.n]
@@ -22,24 +25,70 @@ def init_market(m: ClusterModel) -> None:
     w = np.maximum(w, p.firms.size_median)  # sectors without firms still have a market
     s0 = p.region.initial_export_share
     m.demand = p.market.revenue_per_employee * w / s0  # k€/quarter
+    m.demand_trend = m.demand.copy()
+    m.demand_deviation = np.zeros(m.S)  # log-deviation of each sector's demand from its trend
     m.competitors = w * (1 - s0) / s0  # outside competitors' capacity (frontier units)
+    m.price = np.full(m.S, p.market.revenue_per_employee)  # revenue per unit of competitive weight
     m.demand0 = m.demand.sum()
+    m.labour_force = float(F.size[: F.n][a].sum()) / (1 - p.market.unemployment_rate)
+    m.wage = m.wage_level = p.market.wage
 
 
 def weights(m: ClusterModel, rows: np.ndarray) -> np.ndarray:
-    """Each firm's competitive weight on its market: ``size · (productivity / frontier)^elasticity``."""
-    F = m.firms
-    return F.size[rows] * (F.prod[rows] / m.frontier) ** m.p.market.market_share_elasticity
+    """Each firm's competitive weight on its market: ``s_ref · (size / s_ref)^α · (productivity / frontier)^ε``
+    (``s_ref`` = ``firms.size_median``, α = ``returns_to_scale``, ε = ``market_share_elasticity``)."""
+    F, mk = m.firms, m.p.market
+    ref = m.p.firms.size_median
+    scale = F.size[rows] if mk.returns_to_scale == 1.0 else ref * (F.size[rows] / ref) ** mk.returns_to_scale
+    return scale * (F.prod[rows] / m.frontier) ** mk.market_share_elasticity
 
 
 def environment(m: ClusterModel) -> None:
-    """The environment of the quarter (ODD 7.1): the frontier grows, demand moves with a lognormal shock
-    around its trend, outside competitors' capacity grows."""
+    """The environment of the quarter (ODD 7.1): the frontier grows; each sector's demand is its trend times
+    a lognormal AR(1) deviation; outside competitors' capacity follows its trend and responds to last
+    quarter's revenue per unit of weight; the regional wage follows last quarter's unemployment (wage curve)."""
     mk = m.p.market
     m.frontier *= 1 + mk.frontier_growth
+    m.demand_trend = m.demand_trend * np.exp(mk.demand_growth)
     shock = mk.demand_volatility * m.rng.standard_normal(m.S)
-    m.demand = m.demand * np.exp(mk.demand_growth + shock - 0.5 * mk.demand_volatility**2)
-    m.competitors = m.competitors * (1 + mk.competitor_capacity_growth)
+    m.demand_deviation = mk.demand_persistence * m.demand_deviation + shock
+    m.demand = m.demand_trend * np.exp(m.demand_deviation)
+    response = (m.price / mk.revenue_per_employee) ** mk.competitor_response if mk.competitor_response else 1.0
+    m.competitors = m.competitors * (1 + mk.competitor_capacity_growth) * response
+    m.wage = regional_wage(m)
+
+
+#: floor of the unemployment rate in the wage curve (frictional unemployment: the wage stays finite)
+MIN_UNEMPLOYMENT = 0.005
+
+
+def regional_wage(m: ClusterModel) -> float:
+    """The regional wage (ODD 7.1): a wage curve around a level that a wage Phillips curve moves,
+    ``w = ŵ · (u / u0)^(−η)`` with ``ŵ ← ŵ · exp(−λ · (u − u0))``: ``u`` = max(1 − employment / labour force,
+    0.5 %) last quarter, ``u0`` = ``unemployment_rate`` (the natural rate), η = ``wage_curve_elasticity``,
+    λ = ``wage_flexibility``. The wage is higher the scarcer labour is, and its level drifts until
+    unemployment is back at its natural rate."""
+    mk = m.p.market
+    employed = float(np.add.reduce(m.firms.size[m.alive_rows]))
+    u = max(1.0 - employed / m.labour_force, MIN_UNEMPLOYMENT)
+    m.wage_level *= math.exp(-mk.wage_flexibility * (u - mk.unemployment_rate))
+    return m.wage_level * (u / mk.unemployment_rate) ** -mk.wage_curve_elasticity
+
+
+def ration_hiring(m: ClusterModel, size: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The region's labour market (ODD 7.4): firms hire from the unemployed (the labour force less the employed,
+    plus the jobs shed this quarter); when the hires wanted exceed them, every hiring firm gets the same share
+    of its wish. Returns the new sizes."""
+    change = wanted - size
+    hires = np.maximum(change, 0.0)
+    wanted_hires = float(np.add.reduce(hires))
+    if not wanted_hires:
+        return wanted
+    shed = wanted_hires - float(np.add.reduce(change))
+    pool = m.labour_force - float(np.add.reduce(size)) + shed
+    if wanted_hires <= pool:
+        return wanted
+    return size + np.minimum(change, 0.0) + hires * (max(pool, 0.0) / wanted_hires)
 
 
 def market(m: ClusterModel) -> None:
@@ -52,7 +101,8 @@ def market(m: ClusterModel) -> None:
     w = weights(m, rows)
     sec = F.sector[rows]
     total = np.bincount(sec, weights=w, minlength=m.S) + m.competitors
-    export = m.demand[sec] * w / total[sec]
+    m.price = m.demand / total  # revenue per unit of competitive weight, by sector
+    export = m.price[sec] * w
     F.export_revenue[rows] = export
     # local purchases along supplier links, split by intensity × supplier productivity
     local = np.zeros(F.n)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clustersim.model.mechanisms.decisions import expected_net_benefit
+from clustersim.model.state import NEVER
 from clustersim.util.arrays import PAIR_SHIFT, isin_sorted, stable_argsort
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ def remove_memberships(m: ClusterModel, mask: np.ndarray, reason: str) -> None:
     mem.keep(~mask)
 
 
-def add_memberships(m: ClusterModel, f: np.ndarray, c: np.ndarray, memory: np.ndarray, locked_until: int = -1) -> None:
+def add_memberships(m: ClusterModel, f: np.ndarray, c: np.ndarray, memory: np.ndarray,
+                    locked_until: int = NEVER) -> None:
     """New memberships (firm ``f[k]`` in cluster ``c[k]``), remembering ``memory[k]``; members may not leave
     before ``locked_until`` (directive counterfactual only)."""
     F, C = m.firms, m.clusters

@@ -104,7 +104,7 @@ class Treasury:
                 parts = want * scales
             over = parts.sum(axis=0)
             parts *= np.where(over > avail, avail / np.where(over > 0, over, 1.0), 1.0)  # rounding guard
-            self.remaining -= parts.sum(axis=0)
+            self.remaining = np.maximum(self.remaining - parts.sum(axis=0), 0.0)  # never below 0 by rounding
             paid = parts.sum(axis=1)
             for k, f in zip(*np.nonzero(parts > 0), strict=True):
                 self._rows.append((now, int(f), item, int(clusters[k]), float(parts[k, f])))
@@ -121,7 +121,7 @@ class Treasury:
                 continue
             part = np.minimum(part, avail)
             avail = avail - part
-            self.remaining -= part
+            self.remaining = np.maximum(self.remaining - part, 0.0)  # never below 0 by rounding
             paid[k] = float(part.sum())
             for f in np.flatnonzero(part > 0).tolist():
                 self._rows.append((now, f, item, int(clusters[k]), float(part[f])))
