@@ -58,6 +58,8 @@ INDICATORS: dict[str, Indicator] = {
     "mean_alignment": _I("durability", "[0,1]",
                          "mean over active clusters of their members' mean alignment with the vision"),
     "clusters_formed": _I("durability", "clusters", "clusters formed since the start (cumulative)"),
+    "clusters_renewed": _I("durability", "clusters",
+                           "clusters that left decline for growth or maturity since the start (cumulative)"),
     "clusters_dissolved": _I("durability", "clusters", "clusters dissolved since the start (cumulative)"),
     "leaves_negative_benefit": _I("durability", "memberships",
                                   "members that left because their remembered net benefit fell below the "
@@ -186,6 +188,7 @@ def _durability(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict
         "mean_trust": _mean(mem.trust, model.p.trust.initial),
         "mean_alignment": _mean(C.alignment[live]),
         "clusters_formed": float(counters.clusters_formed),
+        "clusters_renewed": float(counters.clusters_renewed),
         "clusters_dissolved": float(counters.clusters_dissolved),
         "leaves_negative_benefit": float(counters.leave_negative_benefit),
         "leaves_firm_exit": float(counters.leave_firm_exit),

@@ -92,6 +92,7 @@ class Counters(Record):
     exits: int = 0
     clusters_formed: int = 0
     clusters_dissolved: int = 0
+    clusters_renewed: int = 0  # clusters that left decline (7.21)
     joins: int = 0  # voluntary joins (founding members not counted)
     leave_negative_benefit: int = 0  # memberships ended, by reason (LEAVE_REASONS)
     leave_firm_exit: int = 0

@@ -166,6 +166,8 @@ class ClusterTable(Table):
     joins: np.ndarray = col(np.int64)
     leaves: np.ndarray = col(np.int64)
     n_sectors: np.ndarray = col(np.int64)
+    diversity: np.ndarray = col(np.float64)  # members' knowledge diversity (7.21)
+    orient_payoff: np.ndarray = col(np.float64, 3)  # EWMA of each orientation's net benefit per member (7.21)
     founded_mode: np.ndarray = col(np.int64)  # 0 bottom-up, 1 identification, 2 call, 3 directive (counterfactual)
     # public policy (see clustersim/model/policy/)
     supported: np.ndarray = col(bool)  # labelled and receiving public support now

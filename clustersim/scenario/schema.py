@@ -482,6 +482,19 @@ class Clusters(Section):
     growth_threshold: float = P(0.02, ge=0.0, le=1.0, unit="1/quarter",
                                 desc="membership trend above which a cluster is growing, below minus which "
                                      "declining")
+    lock_in_diversity: float = P(0.0, ge=0.0, le=1.0, unit="capability units",
+                                 desc="members' knowledge diversity (mean absolute deviation of their capabilities "
+                                      "from the cluster's mean) below which a cluster past emergence is locked in "
+                                      "and declines (0: never)")
+    decline_hazard: float = P(0.0, ge=0.0, le=1.0, unit="1/quarter",
+                              desc="chance that a declining cluster dissolves in a quarter (its members give up; "
+                                   "0: dissolution by size only)")
+    decline_discount: float = P(0.0, ge=0.0, le=1.0, unit="share",
+                                desc="share of a declining cluster's expected benefit that prospective members "
+                                     "discount (they read the decline)")
+    reorientation_rate: float = P(0.0, ge=0.0, le=1.0, unit="1/quarter",
+                                  desc="how fast a cluster's orientation intensities move toward the orientations "
+                                       "that paid its members more than the others (0: a fixed mix)")
     participation: Participation = Field(default_factory=Participation)
     grouping: Grouping = Field(default_factory=Grouping)
 

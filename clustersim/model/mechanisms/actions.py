@@ -189,6 +189,7 @@ def member_actions(m: ClusterModel) -> MemberFlows:
     C.reputation[:nc] = np.where(size_c > 0, (1 - rw) * C.reputation[:nc] + rw * gross, C.reputation[:nc])
     learn_cooperativeness(m, f, c, nc, coop, benefit - cost - leak_cost)
     record_actions(m, (mo, pm, cl), fees)
+    orientation_payoffs(m, c, nc, size_c, (mo.benefit - mo.cost, pm.benefit - pm.cost, cl.benefit - cl.cost))
     C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / per_member
     C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / per_member
     rows = m.alive_rows
@@ -198,6 +199,18 @@ def member_actions(m: ClusterModel) -> MemberFlows:
                        pm_revenue=np.bincount(f, weights=pm.benefit, minlength=F.n)[rows],
                        pm_cost=np.bincount(f, weights=pm.cost, minlength=F.n)[rows],
                        moyens_net=np.bincount(f, weights=mo.benefit - mo.cost, minlength=F.n)[rows])
+
+
+def orientation_payoffs(m: ClusterModel, c: np.ndarray, nc: int, size_c: np.ndarray,
+                        nets: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Each cluster's remembered net benefit per member of each orientation (EWMA with ``memory_weight``), which
+    re-orientation reads (ODD 7.21); clusters without members keep theirs."""
+    C, lw = m.clusters, m.p.learning.memory_weight
+    has = size_c > 0
+    per_member = np.maximum(size_c, 1)
+    for o, net in enumerate(nets):
+        mean = np.bincount(c, weights=net, minlength=nc) / per_member
+        C.orient_payoff[:nc, o] = np.where(has, (1 - lw) * C.orient_payoff[:nc, o] + lw * mean, C.orient_payoff[:nc, o])
 
 
 def new_activities(m: ClusterModel, firms: np.ndarray) -> None:

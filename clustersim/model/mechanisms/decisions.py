@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clustersim.model.orientations import cognitive_learning_factor
+from clustersim.model.state import STAGE_DECLINE
 from clustersim.util.arrays import row_mean
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ def expected_net_benefit(m: ClusterModel, rows: np.ndarray, clusters: np.ndarray
 
     ``E = interest · ((1 − ε) · prospect_value + ε · reputation) · (1 + σ·z) − fee − contributions``,
     where ε = the cluster's age over the emergence age (capped at 1): young clusters are judged on
-    prospects, older ones on their observed results (reputation, the gross benefit per member); σ is
+    prospects, older ones on their observed results (reputation, the gross benefit per member), a declining
+    one's gross estimate discounted by ``clusters.decline_discount``; σ is
     the information noise; contributions are the joint-product and club contributions the cluster's
     orientation mix asks of a contributing member. Returns (interest, E).
     """
@@ -67,6 +69,8 @@ def expected_net_benefit(m: ClusterModel, rows: np.ndarray, clusters: np.ndarray
     age = m.now - C.born[clusters]
     ev = np.minimum(1.0, age / max(1, p.emergence_age))
     gross = fit * ((1 - ev) * p.prospect_value + ev * C.reputation[clusters])
+    if p.decline_discount:  # a declining cluster is judged on the signs of its decline (7.21)
+        gross = gross * np.where(C.stage[clusters] == STAGE_DECLINE, 1 - p.decline_discount, 1.0)
     if noise:
         sd = m.p.learning.information_noise * m.noise_factor * (1 - C.clarity[clusters])
         gross = gross * (1 + sd * m.rng.standard_normal(len(rows)))
