@@ -61,12 +61,16 @@ def test_the_wage_follows_the_wage_curve_around_a_level_the_phillips_curve_moves
         assert m.wage == pytest.approx(m.p.market.wage, rel=1e-12)
 
 
-def test_without_the_wage_curve_the_wage_is_fixed():
-    m = quiet_model(50, 3, {"market.wage_curve_elasticity": 0.0, "market.wage_flexibility": 0.0,
-                            "market.revenue_per_employee": 80.0})  # firms hire as fast as they may
+def test_without_the_wage_curve_the_wage_is_fixed_and_without_its_elasticity_it_is_its_level():
+    fixed = quiet_model(50, 3, {"market.wage_curve_elasticity": 0.0, "market.wage_flexibility": 0.0,
+                                "market.revenue_per_employee": 80.0})  # firms hire as fast as they may
+    level_only = quiet_model(50, 3, {"market.wage_curve_elasticity": 0.0, "market.revenue_per_employee": 80.0})
     for _ in range(12):
-        m.step()
-        assert m.wage == m.p.market.wage
+        fixed.step()
+        level_only.step()
+        assert fixed.wage == fixed.p.market.wage
+        assert level_only.wage == level_only.wage_level
+    assert level_only.wage > level_only.p.market.wage  # labour grew scarce: the Phillips term raised the level
 
 
 def test_the_wage_rises_until_unemployment_is_back_at_its_natural_rate():
@@ -240,7 +244,7 @@ def test_observation_starts_at_quarter_zero_after_the_warm_up():
     assert F.cohort0[: F.n].sum() == len(m.alive_rows)  # the firms alive at quarter 0 are the cohort
     assert m.indicators["firm_survival"] == 1.0
     assert dict(m.counters) == dict.fromkeys(m.counters, 0)
-    assert (C.born[: C.n] <= 0).all()
+    assert (C.born[: C.n] <= 0).all() and (C.died[: C.n][~C.alive[: C.n]] <= 0).all()
     assert m.ledger["initial_capital"] == pytest.approx(F.capital[m.alive_rows].sum(), rel=1e-12)
     assert m.timeseries()["step"].tolist() == [0]
     m.run(4)
@@ -265,6 +269,25 @@ def test_recording_the_warm_up_changes_nothing_but_the_record():
     assert b["step"].tolist() == list(range(-12, 7))
     assert b[b["step"] >= 0].reset_index(drop=True).equals(a)
     np.testing.assert_array_equal(plain.firms.size[: plain.firms.n], recorded.firms.size[: recorded.firms.n])
+
+
+def test_run_statistics_describe_the_clusters_formed_during_observation():
+    """The warm-up's clusters are selected for having survived it (and the same whatever the policy to come): the
+    summary's life-cycle statistics and the cluster_survival indicator leave them out."""
+    from clustersim.experiment.summary import summarise_model
+
+    m = _warm({"clusters.initiative_probability": 0.2}, warmup=24)
+    C = m.clusters
+    assert (C.born[: C.n] < 0).any() and (C.died[: C.n][~C.alive[: C.n]] <= 0).all()  # the warm-up's clusters
+    assert len(m.live_clusters) > 0 and m.indicators["cluster_survival"] == 1.0  # none formed since quarter 0
+    m.run(30)
+    C = m.clusters
+    formed = C.born[: C.n] > 0
+    assert formed.any() and (~formed).any()
+    summary = summarise_model(m, 30)
+    assert summary["clusters_ever"] == formed.sum()
+    old = formed & (C.born[: C.n] <= m.now - 12)
+    assert m.indicators["cluster_survival"] == pytest.approx(C.alive[: C.n][old].mean())
 
 
 def test_a_warm_up_region_without_policy_is_the_same_whatever_the_policy_to_come():

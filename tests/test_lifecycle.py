@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from helpers import add_cluster, quiet_model
 
-from clustersim.model.mechanisms import lifecycle
+from clustersim.model.mechanisms import actions, lifecycle
 from clustersim.model.state import STAGE_DECLINE, STAGE_MATURITY
 from clustersim.studies.lifecycle import hazard_table, size_distribution
 
@@ -100,11 +100,20 @@ def test_the_orientation_mix_moves_toward_what_pays():
 
 
 def test_orientation_payoffs_remember_each_orientations_net_benefit_per_member():
-    m, row, _ = _grown_cluster()
-    m.step()
+    """π ← (1 − w) π + w · (Σ members' net benefit of the orientation) / members; a memberless cluster keeps π."""
+    m = quiet_model(20, 1)
     C = m.clusters
-    assert np.isfinite(C.orient_payoff[row]).all()
-    assert C.orient_payoff[row].any()  # something was done and remembered
+    rows = [add_cluster(m, [0, 1, 2]), add_cluster(m, [3, 4, 5])]
+    C.orient_payoff[rows[0]] = [1.0, 2.0, 3.0]
+    C.orient_payoff[rows[1]] = [7.0, 7.0, 7.0]
+    c = np.array([rows[0], rows[0], rows[0]])  # this quarter only the first cluster has members
+    nets = (np.array([3.0, 0.0, 3.0]), np.array([-1.0, -2.0, 0.0]), np.zeros(3))
+    size = np.bincount(c, minlength=C.n).astype(float)
+    actions.orientation_payoffs(m, c, C.n, size, nets)
+    w = m.p.learning.memory_weight
+    np.testing.assert_allclose(C.orient_payoff[rows[0]], [(1 - w) * 1 + w * 2, (1 - w) * 2 + w * -1, (1 - w) * 3],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(C.orient_payoff[rows[1]], [7.0, 7.0, 7.0])
 
 
 def test_a_declining_cluster_that_returns_to_maturity_counts_as_renewed():
@@ -131,7 +140,19 @@ def test_hazard_table_counts_exposure_with_truncation_and_censoring():
     assert h["dissolved"].tolist() == [1, 1]
     assert h["hazard"].tolist() == pytest.approx([1 / 8, 1 / 4])
     assert h["survival"].tolist() == pytest.approx([(7 / 8) ** 4, (7 / 8) ** 4 * (3 / 4) ** 4])
-    assert (h["hazard_low"] < h["hazard"]).all() and (h["hazard"] < h["hazard_high"]).all()
+    # exact (Garwood) bounds of one event: chi2(0.025, 2)/2 = −ln 0.975 and chi2(0.975, 4)/2 = 5.5716, over the exposure
+    low, high = -math.log(0.975), 11.143287 / 2
+    assert h["hazard_low"].tolist() == pytest.approx([low / 8, low / 4], rel=1e-6)
+    assert h["hazard_high"].tolist() == pytest.approx([high / 8, high / 4], rel=1e-6)
+
+
+def test_survival_is_unknown_after_an_age_band_nobody_was_observed_in():
+    """Observed at ages 0-2 and 9-11 only: the band 4-8 has no exposure, so survival beyond it is unknown."""
+    table = pd.DataFrame({"born": [1, -9], "died": [3, -1], "alive": [False, True]})
+    h = hazard_table(table, steps=2, band=4)
+    assert h["exposure"].tolist() == [2.0, 0.0, 2.0]
+    assert h["survival"].iloc[0] == pytest.approx(0.5**4)
+    assert np.isnan(h["survival"].iloc[1]) and np.isnan(h["survival"].iloc[2])
 
 
 def test_size_distribution():

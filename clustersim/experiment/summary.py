@@ -13,6 +13,7 @@ import pandas as pd
 from clustersim.model.indicators import INDICATORS, SURVIVAL_WINDOW
 from clustersim.model.model import FOUNDED_MODES, ClusterModel
 from clustersim.model.policy.instruments import SPENDING_ITEMS
+from clustersim.model.state import formed_in_observation
 from clustersim.model.tables import spending_table
 from clustersim.scenario.schema import FUNDER_NAMES
 
@@ -63,15 +64,9 @@ def _summary(step: np.ndarray, values: np.ndarray, alive: np.ndarray, lifetime: 
     n_old = int(old.sum())
     out["cluster_survival_12q"] = float((lifetime[old] >= SURVIVAL_WINDOW).sum() / n_old) if n_old else 1.0
     out["clusters_ever"] = float(len(born))
-    formed = born > 0  # during observation (clusters alive at quarter 0 came from the warm-up)
     for code, mode in enumerate(FOUNDED_MODES):
-        out[f"clusters_formed_{mode}"] = float(((founded_mode == code) & formed).sum())
+        out[f"clusters_formed_{mode}"] = float((founded_mode == code).sum())
     return out
-
-
-def _observed(alive: np.ndarray, died: np.ndarray) -> np.ndarray:
-    """The clusters a run observed: alive at its end or dissolved after quarter 0 (not those the warm-up ended)."""
-    return alive | (died > 0)
 
 
 def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[str, float]:
@@ -79,7 +74,7 @@ def summarise_run(ts: pd.DataFrame, clusters: pd.DataFrame, steps: int) -> dict[
     plus cluster life-cycle statistics (also by founding mode)."""
     values = np.ascontiguousarray(ts[list(INDICATORS)].to_numpy(dtype=np.float64).T)
     alive = clusters["alive"].to_numpy(dtype=bool)
-    seen = _observed(alive, clusters["died"].to_numpy())
+    seen = formed_in_observation(clusters["born"].to_numpy())
     return _summary(ts["step"].to_numpy(), values, alive[seen], clusters["lifetime"].to_numpy()[seen],
                     clusters["born"].to_numpy()[seen], clusters["founded_mode"].to_numpy()[seen], steps)
 
@@ -96,7 +91,7 @@ def summarise_model(model: ClusterModel, steps: int) -> dict[str, float]:
                          f"first quarter the summary reads ({late_steps(steps)[0]})")
     C, n = model.clusters, model.clusters.n
     alive = C.alive[:n]
-    seen = _observed(alive, C.died[:n])
+    seen = formed_in_observation(C.born[:n])
     lifetime = np.where(alive, model.now - C.born[:n], C.died[:n] - C.born[:n])
     return _summary(np.arange(model.record_from, model.record_from + values.shape[1]), values, alive[seen],
                     lifetime[seen], C.born[:n][seen], C.founded_mode[:n][seen], steps)

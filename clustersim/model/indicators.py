@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clustersim.model.state import MODE_DIRECTIVE, POLICY_MODES
+from clustersim.model.state import MODE_DIRECTIVE, POLICY_MODES, formed_in_observation
 
 if TYPE_CHECKING:
     from clustersim.model.model import ClusterModel
@@ -50,7 +50,8 @@ INDICATORS: dict[str, Indicator] = {
     "mean_cluster_size": _I("durability", "firms", "mean members per active cluster"),
     "mean_cluster_age": _I("durability", "quarters", "mean age of active clusters"),
     "cluster_survival": _I("durability", "share",
-                           "share of clusters formed at least 12 quarters ago that are still active"),
+                           "share of the clusters formed since quarter 0 (not in the warm-up) at least 12 quarters "
+                           "ago that are still active"),
     "membership_turnover": _I("durability", "1/quarter",
                               "voluntary joins and leaves this quarter over memberships (founding, "
                               "investors' arrival, exits and dissolutions not counted)"),
@@ -175,8 +176,11 @@ def _competitiveness(model: ClusterModel, rows: np.ndarray) -> dict[str, float]:
 
 def _durability(model: ClusterModel, rows: np.ndarray, live: np.ndarray) -> dict[str, float]:
     F, C, mem, st, counters = model.firms, model.clusters, model.memberships, model.step_stats, model.counters
-    # clusters formed at least SURVIVAL_WINDOW quarters ago that observation saw (not those the warm-up ended)
-    formed_old = (C.born[: C.n] <= model.now - SURVIVAL_WINDOW) & (C.alive[: C.n] | (C.died[: C.n] > 0))
+    # clusters formed at least SURVIVAL_WINDOW quarters ago, since quarter 0 (in the warm-up's recorded quarters:
+    # since the warm-up's start)
+    born = C.born[: C.n]
+    formed = formed_in_observation(born) if model.now >= 0 else born > -model.p.simulation.warmup
+    formed_old = formed & (born <= model.now - SURVIVAL_WINDOW)
     n_old = np.count_nonzero(formed_old)
     return {
         "n_clusters": float(len(live)),

@@ -126,7 +126,7 @@ class ClusterModel(mesa.Model):
     # the model's state (ODD section 2); set in __init__ and by the mechanisms of model/mechanisms/
     p: Scenario  # the validated scenario (also ``scenario_config``)
     policy: Policy
-    now: int  # the current quarter (0: the initial state)
+    now: int  # the current quarter (0: the start of observation, after the warm-up; negative during it)
     K: int  # capability domains
     S: int  # sectors
     frontier: float  # the external productivity frontier
@@ -360,7 +360,8 @@ class ClusterModel(mesa.Model):
             self.step()
 
     def timeseries(self):
-        """The indicators recorded so far, one row per step (step 0 = initial state)."""
+        """The indicators recorded so far, one row per step (step 0: the region after the warm-up; negative
+        steps: the warm-up, when recorded)."""
         if self.datacollector is None:
             raise RuntimeError("this model was built with collect=False: no indicators were recorded "
                                "(read model.indicators for the current quarter)")

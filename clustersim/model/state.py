@@ -24,6 +24,7 @@ __all__ = [
     "MODE_DRAWN",
     "MODE_IDENTIFICATION",
     "NEVER",
+    "formed_in_observation",
     "POLICY_MODES",
     "STAGE_DECLINE",
     "STAGE_DISSOLVED",
@@ -49,6 +50,13 @@ MODE_BOTTOM_UP, MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE, MODE_DRAWN = ran
 #: a quarter before any other (a lock that never held): quarters are negative during the warm-up, so -1 is not
 #: "never"
 NEVER = -(2**62)
+def formed_in_observation(born: np.ndarray) -> np.ndarray:
+    """The clusters formed during observation (quarter >= 1), not in the warm-up: the population whose survival
+    and lifetimes a run's statistics describe (those from the warm-up are selected for having survived it, and
+    are the same whatever the policy to come)."""
+    return born > 0
+
+
 #: the modes of clusters a public policy brought into being
 POLICY_MODES = (MODE_IDENTIFICATION, MODE_CALL, MODE_DIRECTIVE)
 

@@ -119,7 +119,8 @@ class Market(Section):
                                          "productivity, at the start")
     input_share: float = P(0.5, ge=0.0, lt=1.0, unit="share of revenue",
                            desc="intermediate inputs bought per unit of revenue")
-    wage: float = P(20.5, ge=0.0, le=1000.0, unit="k€/employee/quarter", desc="labour cost per employee")
+    wage: float = P(20.5, ge=0.0, le=1000.0, unit="k€/employee/quarter",
+                    desc="labour cost per employee at the start (the wage curve then moves it: ODD 7.1)")
     fixed_cost: float = P(10.0, ge=0.0, le=100_000.0, unit="k€/firm/quarter", desc="fixed overhead of a firm")
     market_share_elasticity: float = P(2.0, ge=0.0, le=20.0, unit="-",
                                        desc="sensitivity of market share to productivity relative to the "
@@ -146,7 +147,8 @@ class Market(Section):
                                           "rate (the wage curve)")
     wage_flexibility: float = P(0.1, ge=0.0, le=5.0, unit="1/quarter",
                                 desc="fall of the wage curve's log level per quarter per unit of unemployment above "
-                                     "its natural rate (wage Phillips curve; with the elasticity 0, a fixed wage)")
+                                     "its natural rate (wage Phillips curve; with this and the elasticity 0, a fixed "
+                                     "wage)")
     unemployment_rate: float = P(0.08, ge=0.01, le=0.5, unit="share",
                                  desc="the region's natural unemployment rate, also its rate at the start (the "
                                       "labour force is the initial employment over 1 minus this)")
@@ -500,7 +502,8 @@ class Clusters(Section):
 
 
 class Demography(Section):
-    startup_rate: float = P(0.004, ge=0.0, le=1.0, unit="1/quarter/firm", desc="start-ups per firm per quarter")
+    startup_rate: float = P(0.004, ge=0.0, le=1.0, unit="1/quarter/firm",
+                            desc="start-ups per quarter per firm the region had at the start (simulation.n_firms)")
     startup_size: float = P(4.0, ge=1.0, le=10_000.0, unit="employees", desc="size of a start-up")
     imitation_quantile: float = P(0.75, ge=0.0, lt=1.0, unit="quantile",
                                   desc="start-ups imitate firms above this quantile of profit per employee")

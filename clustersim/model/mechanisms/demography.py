@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clustersim.model.mechanisms.decisions import expected_net_benefit
+from clustersim.model.mechanisms.market import unemployed
 from clustersim.model.mechanisms.membership import add_memberships, remove_memberships
 from clustersim.model.mechanisms.population import draw_cooperativeness, new_firm_rows
 
@@ -35,11 +36,6 @@ def quantile(values: np.ndarray, q: float) -> float:
     a, b = s[lo], s[hi]
     diff = b - a
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
-
-
-def unemployed(m: ClusterModel) -> float:
-    """The region's unemployed: its labour force less the employees of its living firms (ODD 7.1)."""
-    return m.labour_force - float(np.add.reduce(m.firms.size[m.alive_rows]))
 
 
 def demography(m: ClusterModel) -> None:
@@ -75,9 +71,9 @@ def exits(m: ClusterModel) -> None:
 
 
 def startups(m: ClusterModel) -> None:
-    """Start-ups (Poisson, ``startup_rate`` per firm) imitate a successful firm (at or above the
-    ``imitation_quantile`` of profit per employee): its sector, chain position and need, its capabilities
-    with noise, a share of its productivity."""
+    """Start-ups (Poisson, ``startup_rate`` × ``simulation.n_firms``, as many as the unemployed can staff)
+    imitate a successful firm (at or above the ``imitation_quantile`` of profit per employee): its sector, chain
+    position and need, its capabilities with noise, a share of its productivity."""
     F, d, fm = m.firms, m.p.demography, m.p.firms
     rows = m.alive_rows
     n_start = int(m.rng.poisson(d.startup_rate * m.p.simulation.n_firms))

@@ -62,6 +62,11 @@ def environment(m: ClusterModel) -> None:
 MIN_UNEMPLOYMENT = 0.005
 
 
+def unemployed(m: ClusterModel) -> float:
+    """The region's unemployed: its labour force less the employees of its living firms (ODD 7.1)."""
+    return m.labour_force - float(np.add.reduce(m.firms.size[m.alive_rows]))
+
+
 def regional_wage(m: ClusterModel) -> float:
     """The regional wage (ODD 7.1): a wage curve around a level that a wage Phillips curve moves,
     ``w = ŵ · (u / u0)^(−η)`` with ``ŵ ← ŵ · exp(−λ · (u − u0))``: ``u`` = max(1 − employment / labour force,
