@@ -28,7 +28,7 @@ def _grown_cluster(params: dict | None = None, members=(0, 1, 2, 3, 4, 5)) -> tu
 
 
 def test_diversity_is_the_members_mean_absolute_deviation_from_their_mean():
-    m, row, members = _grown_cluster()
+    m, row, members = _grown_cluster({"clusters.lock_in_diversity": 0.01})  # computed when lock-in reads it
     cap = np.random.default_rng(2).uniform(0, 1, (len(members), m.K))
     m.firms.cap[members] = cap
     lifecycle.life_cycle(m)

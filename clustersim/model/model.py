@@ -198,14 +198,10 @@ class ClusterModel(mesa.Model):
         self.datacollector: IndicatorCollector | None = IndicatorCollector() if collect else None
         if warmup:
             if self.observing:  # the drawn initial state, quarter -warmup, when the warm-up is recorded
-                self.refresh_indicators()
-                if self.datacollector is not None:
-                    self.datacollector.collect(self)
+                self.record()
             self.warm_up(warmup)
         self.observing = self.record_from <= 0
-        self.refresh_indicators()  # always at quarter 0: value-added growth is measured from it
-        if self.datacollector is not None and self.observing:
-            self.datacollector.collect(self)
+        self.record(collect=self.observing)  # indicators always at quarter 0: value-added growth is measured from it
 
     def _build_state(self) -> None:
         """Empty tables and stores sized for the scenario, the domains' critical masses and the sectors'
@@ -298,9 +294,7 @@ class ClusterModel(mesa.Model):
         """One observed quarter: the dynamics (:meth:`advance`), then its indicators are recorded."""
         self.advance()
         if self.observing:
-            self.refresh_indicators()
-            if self.datacollector is not None:
-                self.datacollector.collect(self)
+            self.record()
         if self.now >= self.p.simulation.steps:
             self.running = False
 
@@ -335,9 +329,7 @@ class ClusterModel(mesa.Model):
         for _ in range(quarters):
             self.advance()
             if self.observing and self.now < 0:
-                self.refresh_indicators()
-                if self.datacollector is not None:
-                    self.datacollector.collect(self)
+                self.record()
         self.policy = policy
         # observation starts: the region's stocks at quarter 0 open the ledger, the counts start afresh
         F, C = self.firms, self.clusters
@@ -347,6 +339,12 @@ class ClusterModel(mesa.Model):
         self.ledger["initial_funds"] = float(np.add.reduce(C.fund[self.live_clusters]))
         F.cohort0[: F.n] = F.alive[: F.n]
         self.va0 = None
+
+    def record(self, collect: bool = True) -> None:
+        """Compute this quarter's indicators and, with ``collect``, append them to the data collector (if any)."""
+        self.refresh_indicators()
+        if collect and self.datacollector is not None:
+            self.datacollector.collect(self)
 
     def refresh_indicators(self) -> None:
         """Compute :attr:`indicators` for the current state (:func:`.indicators.compute_indicators`)."""

@@ -189,7 +189,8 @@ def member_actions(m: ClusterModel) -> MemberFlows:
     C.reputation[:nc] = np.where(size_c > 0, (1 - rw) * C.reputation[:nc] + rw * gross, C.reputation[:nc])
     learn_cooperativeness(m, f, c, nc, coop, benefit - cost - leak_cost)
     record_actions(m, (mo, pm, cl), fees)
-    orientation_payoffs(m, c, nc, size_c, (mo.benefit - mo.cost, pm.benefit - pm.cost, cl.benefit - cl.cost))
+    if p.clusters.reorientation_rate:  # what each orientation paid, which only re-orientation reads (7.21)
+        orientation_payoffs(m, c, nc, size_c, (mo.benefit - mo.cost, pm.benefit - pm.cost, cl.benefit - cl.cost))
     C.alignment[:nc] = np.bincount(c, weights=align, minlength=nc) / per_member
     C.trust[:nc] = np.bincount(c, weights=mem.trust, minlength=nc) / per_member
     rows = m.alive_rows

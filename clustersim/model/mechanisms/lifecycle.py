@@ -74,8 +74,8 @@ def life_cycle(m: ClusterModel) -> None:
 
 def knowledge_and_mix(m: ClusterModel, nc: int) -> np.ndarray:
     """Vision drift, the members' knowledge diversity (mean over members of the mean absolute deviation of their
-    capabilities from the members' mean) and the number of distinct sectors, for clusters with members; returns
-    the member count of every cluster row."""
+    capabilities from the members' mean; computed only when lock-in is on) and the number of distinct sectors,
+    for clusters with members; returns the member count of every cluster row."""
     C, F, mem = m.clusters, m.firms, m.memberships
     f, c = mem.firm, mem.cluster
     members = np.bincount(c, minlength=nc)
@@ -83,9 +83,10 @@ def knowledge_and_mix(m: ClusterModel, nc: int) -> np.ndarray:
     cap = F.cap.take(f, axis=0)
     mean_cap = segment_sum(c, cap, nc) / per_member[:, None]
     has = members > 0
-    deviation = row_mean(np.abs(cap - mean_cap.take(c, axis=0)))
-    C.diversity[:nc] = np.where(has, np.bincount(c, weights=deviation, minlength=nc) / per_member,
-                                C.diversity[:nc])
+    if m.p.clusters.lock_in_diversity:  # diversity, which only lock-in reads
+        deviation = row_mean(np.abs(cap - mean_cap.take(c, axis=0)))
+        C.diversity[:nc] = np.where(has, np.bincount(c, weights=deviation, minlength=nc) / per_member,
+                                    C.diversity[:nc])
     d = m.p.clusters.vision_drift
     vision = C.vision[:nc]  # a view: clusters without members keep their vision
     vision[...] = np.where(has[:, None], (1 - d) * vision + d * mean_cap, vision)
